@@ -1,0 +1,412 @@
+"""Character n-gram language models (kenlm), left-to-right and right-to-left.
+
+Scoring is incremental: a line is walked once with kenlm ``State`` objects, and a
+candidate insertion is scored by resuming from the state at its junction and walking on
+only until the new state converges with the original one. Nothing is rescored whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import kenlm
+import numpy as np
+
+from .corpus import iter_documents
+from .normalize import lm_tokens
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_MODEL_DIR = DATA_DIR / "lm"
+FORWARD_NAME = "forward.bin"
+BACKWARD_NAME = "backward.bin"
+CARD_NAME = "model.json"
+BIGRAM_NAME = "bigrams.npz"
+
+# Documents whose id hashes into this bucket are withheld from the LM so the decision
+# model can be fitted on text the LM has not memorised (still train split, never dev).
+HELDOUT_MODULUS = 50
+
+
+class ModelError(Exception):
+    """The model directory is missing or unreadable."""
+
+
+def is_heldout(doc_id: str) -> bool:
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "little") % HELDOUT_MODULUS == 0
+
+
+@dataclass
+class LineScores:
+    """Per-token scores and states of one line, in both directions.
+
+    ``fwd_states[k]`` is the state after the first ``k`` tokens; ``fwd[k]`` is
+    log10 P(token k | tokens before). ``bwd_states[k]`` is the right-to-left state after
+    tokens ``k..n-1``; ``bwd[k]`` is log10 P(token k | tokens after).
+    """
+
+    tokens: list[str]
+    fwd: list[float]
+    bwd: list[float]
+    fwd_states: list[kenlm.State]
+    bwd_states: list[kenlm.State]
+    fwd_end: float  # log10 P(</s> | all tokens)
+    bwd_end: float  # log10 P(<s> | all tokens), right-to-left
+    fwd_cost: list[float] = field(default_factory=list)  # prefix sums of -fwd
+    bwd_cost: list[float] = field(default_factory=list)  # prefix sums of -bwd
+
+
+@dataclass
+class CharLM:
+    """A pair of mmapped kenlm models over characters."""
+
+    directory: Path
+    forward: kenlm.Model = field(repr=False)
+    backward: kenlm.Model = field(repr=False)
+    card: dict[str, object] = field(default_factory=dict)
+    # Sorted keys (first << 21 | second) of character bigrams seen in training text.
+    bigrams: np.ndarray | None = field(default=None, repr=False)
+
+    def bigram_neighbours(self, char: str, side: str) -> np.ndarray:
+        """Code points seen right before (side="left") or after (side="right") ``char``."""
+        if self.bigrams is None:
+            raise ModelError("model has no bigram table; rebuild it with `restore lm build`")
+        cp = ord(char)
+        if side == "right":
+            lo = np.searchsorted(self.bigrams, cp << 21)
+            hi = np.searchsorted(self.bigrams, (cp + 1) << 21)
+            return self.bigrams[lo:hi] & 0x1FFFFF
+        return self._by_second_neighbours(cp)
+
+    def _by_second_neighbours(self, cp: int) -> np.ndarray:
+        if not hasattr(self, "_by_second"):
+            assert self.bigrams is not None
+            swapped = ((self.bigrams & 0x1FFFFF) << 21) | (self.bigrams >> 21)
+            swapped.sort()
+            object.__setattr__(self, "_by_second", swapped)
+        keys: np.ndarray = self._by_second  # type: ignore[attr-defined]
+        lo = np.searchsorted(keys, cp << 21)
+        hi = np.searchsorted(keys, (cp + 1) << 21)
+        return keys[lo:hi] & 0x1FFFFF
+
+    @classmethod
+    def load(cls, directory: Path | str | None = None) -> CharLM:
+        directory = Path(directory) if directory is not None else DEFAULT_MODEL_DIR
+        fwd_path, bwd_path = directory / FORWARD_NAME, directory / BACKWARD_NAME
+        for path in (fwd_path, bwd_path):
+            if not path.is_file():
+                raise ModelError(f"language model not found: {path}")
+        config = kenlm.Config()
+        config.load_method = kenlm.LoadMethod.LAZY  # mmap: load is instant, pages shared
+        try:
+            fwd = kenlm.Model(str(fwd_path), config)
+            bwd = kenlm.Model(str(bwd_path), config)
+        except (OSError, RuntimeError) as exc:
+            raise ModelError(f"cannot read language model in {directory}: {exc}") from None
+        bigram_path = directory / BIGRAM_NAME
+        bigrams = None
+        if bigram_path.is_file():
+            with np.load(bigram_path) as z:
+                bigrams = z["keys"]
+        card: dict[str, object] = {}
+        card_path = directory / CARD_NAME
+        if card_path.is_file():
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        return cls(directory, fwd, bwd, card, bigrams)
+
+    @property
+    def order(self) -> int:
+        return int(self.forward.order)
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", self.directory.name))
+
+    def score_line(self, tokens: list[str]) -> LineScores:
+        n = len(tokens)
+        fm, bm = self.forward, self.backward
+        fst = [kenlm.State() for _ in range(n + 1)]
+        bst = [kenlm.State() for _ in range(n + 1)]
+        fm.BeginSentenceWrite(fst[0])
+        bm.BeginSentenceWrite(bst[n])
+        fwd = [0.0] * n
+        bwd = [0.0] * n
+        for k in range(n):
+            fwd[k] = fm.BaseScore(fst[k], tokens[k], fst[k + 1])
+        for k in range(n - 1, -1, -1):
+            bwd[k] = bm.BaseScore(bst[k + 1], tokens[k], bst[k])
+        sink = kenlm.State()
+        fwd_end = fm.BaseScore(fst[n], "</s>", sink)
+        bwd_end = bm.BaseScore(bst[0], "</s>", sink)
+        fwd_cost = [0.0] * (n + 1)
+        bwd_cost = [0.0] * (n + 1)
+        for k in range(n):
+            fwd_cost[k + 1] = fwd_cost[k] - fwd[k]
+            bwd_cost[k + 1] = bwd_cost[k] - bwd[k]
+        return LineScores(tokens, fwd, bwd, fst, bst, fwd_end, bwd_end, fwd_cost, bwd_cost)
+
+    def insertion_gain(self, line: LineScores, junction: int, text: str) -> tuple[float, float]:
+        """log10 gain of inserting ``text`` before token ``junction``, (forward, backward)."""
+        return (
+            _gain(self.forward, line.fwd_states, line.fwd, line.fwd_end, line.tokens, junction, text, 1),
+            _gain(self.backward, line.bwd_states, line.bwd, line.bwd_end, line.tokens, junction, text, -1),
+        )
+
+    def forward_gain(self, line: LineScores, junction: int, text: str, floor: float | None = None) -> float:
+        return _gain(
+            self.forward, line.fwd_states, line.fwd, line.fwd_end, line.tokens, junction, text, 1, floor, line.fwd_cost
+        )
+
+    def forward_gains(
+        self, line: LineScores, junction: int, texts: Iterable[str], floor: float, first_floor: float | None = None
+    ) -> list[tuple[str, float]]:
+        """Forward gains of many insertions at one junction; those below ``floor`` dropped.
+
+        The same walk as ``_gain``, with the junction's set-up done once: this is the inner
+        loop of the whole tool. ``first_floor`` also drops a candidate whose gain after the
+        first original token is below it: a heuristic cut (on held-out train text it keeps
+        99% of the deletions whose full gain is >= 1) that saves most of the walk.
+        """
+        model = self.forward
+        score = model.BaseScore
+        tokens, states, scores, cost = line.tokens, line.fwd_states, line.fwd, line.fwd_cost
+        n = len(tokens)
+        stop = min(n, junction + model.order - 1)
+        reaches_end = stop == n
+        head0 = cost[stop] - cost[junction] - (line.fwd_end if reaches_end else 0.0)
+        start_state = states[junction]
+        s1, s2 = kenlm.State(), kenlm.State()
+        kept: list[tuple[str, float]] = []
+        for text in texts:
+            gain = 0.0
+            cur, out = start_state, s1
+            dead = False
+            for ch in text:
+                gain += score(cur, ch, out)
+                if gain + head0 < floor:
+                    dead = True
+                    break
+                cur, out = out, (s2 if out is s1 else s1)
+            if dead:
+                continue
+            head = head0
+            converged = False
+            for k in range(junction, stop):
+                old = scores[k]
+                gain += score(cur, tokens[k], out) - old
+                if out == states[k + 1]:
+                    converged = True
+                    break
+                head += old
+                if gain + head < floor or (k == junction and first_floor is not None and gain < first_floor):
+                    dead = True
+                    break
+                cur, out = out, (s2 if out is s1 else s1)
+            if dead:
+                continue
+            if not converged and reaches_end:
+                gain += score(cur, "</s>", out) - line.fwd_end
+            if gain >= floor:
+                kept.append((text, gain))
+        return kept
+
+    def backward_gain(self, line: LineScores, junction: int, text: str) -> float:
+        return _gain(self.backward, line.bwd_states, line.bwd, line.bwd_end, line.tokens, junction, text, -1)
+
+    def prior(self, text: str) -> float:
+        """log10 P(text) with no context: how common the string is in the training text."""
+        return float(self.forward.score(" ".join(text), bos=False, eos=False))
+
+    def perplexity(self, text: str) -> float:
+        tokens = lm_tokens(text)
+        if not tokens:
+            return 0.0
+        return float(10.0 ** (-self.forward.score(" ".join(tokens)) / (len(tokens) + 1)))
+
+
+def _gain(
+    model: kenlm.Model,
+    states: Sequence[kenlm.State],
+    scores: Sequence[float],
+    end_score: float,
+    tokens: Sequence[str],
+    junction: int,
+    text: str,
+    direction: int,
+    floor: float | None = None,
+    cost: Sequence[float] | None = None,
+) -> float:
+    """Score change from inserting ``text`` at ``junction``, walking in ``direction``.
+
+    Resumes from the stored state at the junction, scores the inserted characters, then
+    rescores following tokens only until the state matches the original walk again.
+
+    With ``floor`` and ``cost`` (prefix sums of -score along the walk), the walk stops as
+    soon as even perfect predictions of the remaining tokens could not lift the gain to
+    ``floor``; the result is then some value below ``floor``.
+    """
+    n = len(tokens)
+    score = model.BaseScore
+    order = model.order
+    # BaseScore never writes its input state: resume from the stored walk, write scratch.
+    cur = states[junction]
+    s1, s2 = kenlm.State(), kenlm.State()
+    if direction > 0:
+        chars: Iterable[str] = text
+        positions: Sequence[int] = range(junction, min(n, junction + order - 1))
+        reaches_end = junction + order - 1 >= n
+    else:
+        chars = reversed(text)
+        positions = range(junction - 1, max(-1, junction - order), -1)
+        reaches_end = junction - order + 1 <= 0
+    # Upper bound on what the remaining original tokens can still give back.
+    headroom = 0.0
+    if floor is not None and cost is not None:
+        if direction > 0:
+            headroom = cost[min(n, junction + order - 1)] - cost[junction]
+        else:
+            headroom = cost[junction] - cost[max(0, junction - order + 1)]
+        if reaches_end:
+            headroom -= end_score
+    gain = 0.0
+    out = s1
+    for ch in chars:
+        gain += score(cur, ch, out)
+        if floor is not None and gain + headroom < floor:
+            return gain + headroom
+        cur, out = out, (s2 if out is s1 else s1)
+    for k in positions:
+        old = scores[k]
+        gain += score(cur, tokens[k], out) - old
+        if out == (states[k + 1] if direction > 0 else states[k]):
+            return gain
+        if floor is not None:
+            headroom += old
+            if gain + headroom < floor:
+                return gain + headroom
+        cur, out = out, (s2 if out is s1 else s1)
+    if not reaches_end:
+        return gain
+    return gain + score(cur, "</s>", out) - end_score
+
+
+# ---------------------------------------------------------------- building
+
+
+def find_tool(name: str, kenlm_bin: Path | None = None) -> Path:
+    """Locate a kenlm command-line tool (lmplz, build_binary)."""
+    candidates: list[Path] = []
+    if kenlm_bin is not None:
+        candidates.append(kenlm_bin / name)
+    if os.environ.get("RESTORE_KENLM_BIN"):
+        candidates.append(Path(os.environ["RESTORE_KENLM_BIN"]) / name)
+    candidates.append(Path(".kenlm/bin") / name)
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    raise ModelError(f"kenlm tool '{name}' not found; build it with scripts/build-kenlm-tools.sh and pass --kenlm-bin")
+
+
+def training_lines(sources: Sequence[Path], reverse: bool) -> Iterator[str]:
+    """One line per paragraph, characters separated by spaces, held-out documents skipped."""
+    for source in sources:
+        for doc_id, text in iter_documents(source):
+            if is_heldout(doc_id):
+                continue
+            for para in text.split("\n"):
+                tokens = lm_tokens(para)
+                if not tokens:
+                    continue
+                if reverse:
+                    tokens.reverse()
+                yield " ".join(tokens)
+
+
+def count_bigrams(files: Sequence[Path]) -> np.ndarray:
+    """Every character bigram of the training text, as sorted uint64 keys."""
+    seen: set[int] = set()
+    for line in training_lines(files, reverse=False):
+        chars = line.split(" ")
+        codes = [ord(c) if len(c) == 1 else 0 for c in chars]
+        seen.update((a << 21) | b for a, b in zip(codes, codes[1:]) if a and b)
+    return np.array(sorted(seen), dtype=np.uint64)
+
+
+def check_training_sources(sources: Sequence[Path]) -> list[Path]:
+    from .corpus import corpus_files
+
+    files: list[Path] = []
+    for source in sources:
+        for path in corpus_files(source):
+            if "-dev" in path.name or "holdout" in path.parts:
+                continue  # evaluation data never trains a model
+            files.append(path)
+    if not files:
+        raise ModelError("no training files found (files named *-dev* are never used for training)")
+    return files
+
+
+def build_models(
+    sources: Sequence[Path],
+    out_dir: Path,
+    order: int = 6,
+    prune: Sequence[int] = (0, 0, 1, 1, 2, 2),
+    kenlm_bin: Path | None = None,
+    memory: str = "30%",
+    log: Iterable[str] | None = None,
+) -> dict[str, object]:
+    """Estimate both direction models with lmplz and write quantized tries to ``out_dir``."""
+    lmplz, build_binary = find_tool("lmplz", kenlm_bin), find_tool("build_binary", kenlm_bin)
+    files = check_training_sources(sources)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    stats: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="restore-lm-") as tmp:
+        for name, reverse in ((FORWARD_NAME, False), (BACKWARD_NAME, True)):
+            arpa = Path(tmp) / "model.arpa"
+            cmd = [str(lmplz), "-o", str(order), "-S", memory, "-T", tmp, "--prune", *map(str, prune)]
+            with arpa.open("wb") as out:
+                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE)
+                assert proc.stdin is not None
+                tokens = 0
+                for line in training_lines(files, reverse):
+                    proc.stdin.write(line.encode("utf-8") + b"\n")
+                    tokens += line.count(" ") + 1
+                proc.stdin.close()
+                err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+                if proc.wait() != 0:
+                    raise ModelError(f"lmplz failed: {err.strip().splitlines()[-1] if err.strip() else proc.returncode}")
+            target = out_dir / name
+            subprocess.run(
+                [str(build_binary), "-a", "22", "-q", "8", "-b", "8", "trie", str(arpa), str(target)],
+                check=True,
+                capture_output=True,
+            )
+            stats[name] = {"bytes": target.stat().st_size, "tokens": tokens}
+        keys = count_bigrams(files)
+        np.savez_compressed(out_dir / BIGRAM_NAME, keys=keys)
+        stats[BIGRAM_NAME] = {"bytes": (out_dir / BIGRAM_NAME).stat().st_size, "bigrams": int(len(keys))}
+    card = {
+        "version": time.strftime("charlm-%Y%m%d", time.gmtime()),
+        "order": order,
+        "prune": list(prune),
+        "quantization": "trie -a 22 -q 8 -b 8",
+        "training_files": [p.name for p in files],
+        "heldout": f"documents with blake2b(id) % {HELDOUT_MODULUS} == 0 are withheld for fitting the decision model",
+        "models": stats,
+        "build_seconds": round(time.time() - started, 1),
+    }
+    (out_dir / CARD_NAME).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return card

@@ -1,0 +1,1 @@
+"""Review workflow (import, terminal loop, export): see issue "Review flow"."""

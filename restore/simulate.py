@@ -1,0 +1,44 @@
+"""A keyword-filter simulator: sequential substring deletion in list order, as the seed
+shows (each entry is removed from the text left by the previous ones, no marker left)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GoldGap:
+    offset: int  # in the damaged text
+    text: str  # what the filter removed there (contiguous in the original)
+
+
+def damage(original: str, entries: Sequence[str]) -> tuple[str, list[GoldGap]]:
+    """Apply a filter list to ``original``; return the damaged text and the true gaps."""
+    alive = [True] * len(original)
+    for entry in entries:
+        if not entry:
+            continue
+        idx = [i for i, a in enumerate(alive) if a]
+        current = "".join(original[i] for i in idx)
+        start = current.find(entry)
+        if start == -1:
+            continue
+        while start != -1:
+            for k in range(start, start + len(entry)):
+                alive[idx[k]] = False
+            start = current.find(entry, start + len(entry))
+    damaged: list[str] = []
+    gaps: list[GoldGap] = []
+    removed: list[str] = []
+    for ch, keep in zip(original, alive):
+        if keep:
+            if removed:
+                gaps.append(GoldGap(len(damaged), "".join(removed)))
+                removed = []
+            damaged.append(ch)
+        else:
+            removed.append(ch)
+    if removed:
+        gaps.append(GoldGap(len(damaged), "".join(removed)))
+    return "".join(damaged), gaps
