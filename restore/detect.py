@@ -50,9 +50,14 @@ class Site:
     junction: int
     surprisal: float
     signatures: list[SignatureHit] = field(default_factory=list)
+    # Set when the site was found in a provisionally restored text: the offset in the
+    # original document that this junction corresponds to.
+    original_offset: int | None = None
 
     @property
     def offset(self) -> int:
+        if self.original_offset is not None:
+            return self.original_offset
         return self.line.junction_offset(self.junction)
 
 
@@ -62,13 +67,30 @@ class Mask:
     end: int
 
 
+# Lines longer than this are scored in pieces cut after sentence-final punctuation, so a
+# page that is one enormous line costs memory in proportion to a sentence, not the page.
+MAX_SEGMENT = 2000
+_SENTENCE_END = "。！？；!?;"
+
+
+def _segments(start: int, end: int, text: str) -> Iterator[tuple[int, int]]:
+    while end - start > MAX_SEGMENT:
+        window = text[start : start + MAX_SEGMENT]
+        cut = max(window.rfind(c) for c in _SENTENCE_END)
+        stop = start + (cut + 1 if cut > MAX_SEGMENT // 4 else MAX_SEGMENT)
+        yield start, stop
+        start = stop
+    yield start, end
+
+
 def split_lines(text: str) -> Iterator[Line]:
     view = lm_view(text)
-    start = 0
+    line_start = 0
     for raw in text.split("\n"):
-        positions = [start + i for i, c in enumerate(view[start : start + len(raw)]) if c != SKIP]
-        yield Line(start, positions, [view[p] for p in positions])
-        start += len(raw) + 1
+        for start, end in _segments(line_start, line_start + len(raw), text):
+            positions = [i for i in range(start, end) if view[i] != SKIP]
+            yield Line(start, positions, [view[p] for p in positions])
+        line_start += len(raw) + 1
 
 
 def junction_surprisal(scores: LineScores, j: int) -> float:
@@ -87,20 +109,38 @@ def detect_sites(
     lm: CharLM,
     phrases: PhraseDictionary,
     screen: float = DEFAULT_SCREEN,
+    near: set[int] | None = None,
+    radius: int | None = None,
+    force: bool = False,
 ) -> list[Site]:
-    """All junctions that deserve candidate scoring, in document order."""
+    """All junctions that deserve candidate scoring, in document order.
+
+    With ``near``, only lines holding one of those offsets are scored, and only junctions
+    within ``radius`` (default: the model order) of one of them are examined; ``force``
+    examines those junctions however unsurprising they are (the second pass).
+    """
     sites: list[Site] = []
     hits_by_offset: dict[int, list[SignatureHit]] = {}
     for hit in phrases.signature_hits(text):
         hits_by_offset.setdefault(hit.junction, []).append(hit)
+    if radius is None:
+        radius = lm.order
     for line in split_lines(text):
         if not line.tokens:
             continue
+        wanted: set[int] | None = None
+        if near is not None:
+            first, last = line.positions[0], line.positions[-1] + 1
+            anchors = [line.positions.index(o) if o < last else len(line.tokens) for o in near if first <= o <= last]
+            if not anchors:
+                continue
+            wanted = {j for a in anchors for j in range(max(0, a - radius), min(len(line.tokens), a + radius) + 1)}
         line.scores = lm.score_line(line.tokens)
-        # Offsets of junctions in this line, to attach signature hits.
         for j in range(len(line.tokens) + 1):
+            if wanted is not None and j not in wanted:
+                continue
             s = junction_surprisal(line.scores, j)
             hits = hits_by_offset.get(line.junction_offset(j), [])
-            if s >= screen or hits:
+            if s >= screen or hits or (force and wanted is not None):
                 sites.append(Site(line, j, s, hits))
     return sites

@@ -30,6 +30,60 @@ REPORT_CONFIDENCE = 0.3
 UNKNOWN_SURPRISAL = 9.0
 
 
+# First-pass suggestions at or above this are put in place for the second pass.
+PROVISIONAL = 0.5
+
+
+class _Staged:
+    """The original text with some insertions in place, and the way back to it."""
+
+    def __init__(self, original: str, insertions: dict[int, str]):
+        parts: list[str] = []
+        self._shift: list[tuple[int, int]] = []  # (original offset, total inserted before it)
+        self.boundaries: set[int] = set()
+        last = shift = 0
+        for offset in sorted(insertions):
+            parts.append(original[last:offset])
+            self.boundaries.update((offset + shift, offset + shift + len(insertions[offset])))
+            parts.append(insertions[offset])
+            shift += len(insertions[offset])
+            self._shift.append((offset, shift))
+            last = offset
+        parts.append(original[last:])
+        self.text = "".join(parts)
+
+    def position(self, offset: int) -> int:
+        """Where original junction ``offset`` lies in the staged text (before any insertion there)."""
+        shift = 0
+        for at, total in self._shift:
+            if at < offset:
+                shift = total
+        return offset + shift
+
+    def origin(self, position: int) -> int | None:
+        """The original junction at staged ``position``; None inside or beside an insertion."""
+        if position in self.boundaries:
+            return None
+        shift = 0
+        for at, total in self._shift:
+            if at + total <= position:
+                shift = total
+            else:
+                break
+        offset = position - shift
+        return offset if self.position(offset) == position else None
+
+
+def _promote(merged: dict[int, SiteResult], offset: int, result: SiteResult) -> None:
+    """Keep the second-pass view of a junction when it is more confident."""
+    if not result.scored:
+        return
+    old = merged.get(offset)
+    if old is None or not old.scored or result.scored[0].confidence > old.scored[0].confidence:
+        result.site.original_offset = offset
+        merged[offset] = result
+
+
 @dataclass
 class Analysis:
     text: str
@@ -59,11 +113,47 @@ class Restorer:
     def version(self) -> dict[str, str]:
         return {"model": self.lm.version, "lexicon": self.filter_list.name}
 
-    def analyse(self, text: str) -> Analysis:
-        sites = detect_sites(text, self.lm, self.phrases, self.screen)
+    def _pass(
+        self,
+        text: str,
+        document: str,
+        near: set[int] | None = None,
+        radius: int | None = None,
+        force: bool = False,
+    ) -> list[SiteResult]:
+        sites = detect_sites(text, self.lm, self.phrases, self.screen, near, radius, force)
         results = [self.suggester.score_site(site) for site in sites]
-        self.suggester.featurise(results, text)
-        return Analysis(text, results)
+        self.suggester.featurise(results, document)
+        return results
+
+    def analyse(self, text: str) -> Analysis:
+        results = self._pass(text, text)
+        merged = {r.site.offset: r for r in results}
+        provisional = dict(
+            sorted((r.site.offset, r.scored[0].text) for r in results if r.scored and r.scored[0].confidence >= PROVISIONAL)
+        )
+        if not provisional:
+            return Analysis(text, results)
+        # Second pass. Adjacent deletions hide each other (习总 is 习⟦近平⟧总⟦书记⟧), so
+        # (a) junctions around provisional insertions are re-examined with them in place,
+        # and (b) each provisional insertion with another nearby is re-judged with only
+        # its neighbours in place. Features still come from the original document.
+        staged = _Staged(text, provisional)
+        for r in self._pass(staged.text, text, near=staged.boundaries):
+            origin = staged.origin(r.site.offset)
+            if origin is not None:
+                _promote(merged, origin, r)
+        reach = 2 * self.lm.order
+        for offset in provisional:
+            others = {o: t for o, t in provisional.items() if o != offset and abs(o - offset) <= reach}
+            if not others:
+                continue
+            staged = _Staged(text, others)
+            target = staged.position(offset)
+            for r in self._pass(staged.text, text, near={target}, radius=0, force=True):
+                if r.site.offset == target:
+                    _promote(merged, offset, r)
+        return Analysis(text, [merged[k] for k in sorted(merged)])
 
     def gaps(self, analysis: Analysis, report: float = REPORT_CONFIDENCE) -> list[Gap]:
         gaps: list[Gap] = []

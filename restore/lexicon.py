@@ -4,6 +4,7 @@ contain those strings, mined from the training corpus)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -106,6 +107,11 @@ class Phrase:
     signature_count: int
 
     @property
+    def strength(self) -> float:
+        """log10 of how much more often the phrase occurs than its signature alone."""
+        return math.log10((self.count + 1) / (self.signature_count + 1))
+
+    @property
     def signature(self) -> str:
         return self.phrase[: self.cut] + self.phrase[self.cut + len(self.filter_string) :]
 
@@ -119,11 +125,11 @@ class SignatureHit:
 class PhraseDictionary:
     def __init__(self, phrases: Iterable[Phrase]):
         self.phrases = list(phrases)
-        self._by_prefix: dict[str, list[Phrase]] = defaultdict(list)
+        self._by_first: dict[str, list[Phrase]] = defaultdict(list)
         for p in self.phrases:
             sig = p.signature
-            if len(sig) >= 2:
-                self._by_prefix[sig[:2]].append(p)
+            if sig:
+                self._by_first[sig[0]].append(p)
 
     def __len__(self) -> int:
         return len(self.phrases)
@@ -135,9 +141,9 @@ class PhraseDictionary:
     def signature_hits(self, text: str) -> list[SignatureHit]:
         """Signatures present in ``text`` where the full phrase is not."""
         hits: list[SignatureHit] = []
-        index = self._by_prefix
-        for i in range(len(text) - 1):
-            bucket = index.get(text[i : i + 2])
+        index = self._by_first
+        for i, ch in enumerate(text):
+            bucket = index.get(ch)
             if not bucket:
                 continue
             for p in bucket:
@@ -168,14 +174,16 @@ class PhraseDictionary:
 def mine_phrases(
     corpus_text: str,
     strings: Iterable[str],
-    min_count: int = 30,
-    max_context: int = 3,
-    max_signature_ratio: float = 0.05,
+    min_count: int = 20,
+    max_context: int = 2,
+    max_signature_ratio: float = 0.25,
+    per_string: int = 30,
 ) -> PhraseDictionary:
     """Find set phrases around each filter string in clean training text.
 
-    A phrase qualifies when it is frequent and its signature (phrase minus string) is
-    rare on its own: then seeing the signature in scraped text is evidence of a cut.
+    A phrase qualifies when it is frequent and its signature (the phrase minus the string)
+    is rare on its own: then seeing the signature in scraped text is evidence of a cut.
+    One-sided contexts count too: 习 is almost always followed by 近平.
     """
     phrases: list[Phrase] = []
     for s in strings:
@@ -188,20 +196,18 @@ def mine_phrases(
             right = corpus_text[start + len(s) : start + len(s) + max_context]
             for a in range(len(left) + 1):
                 for b in range(len(right) + 1):
-                    if a + b >= 2:
+                    if a + b >= 1:
                         contexts[(left[len(left) - a :], right[:b])] += 1
-            start = corpus_text.find(s, start + 1)
+            start = corpus_text.find(s, start + len(s))
         chosen: list[Phrase] = []
-        for (left, right), count in contexts.most_common():
+        for (left, right), count in contexts.most_common(per_string):
             if count < min_count:
                 break
-            if any(c in "，。、；：！？“”（）\n 　" for c in left + right):
+            if any(c in _NOT_IN_PHRASES for c in left + right):
                 continue
             phrase = left + s + right
             signature = left + right
-            natural = corpus_text.count(signature)
-            if signature in phrase:
-                natural -= count * phrase.count(signature)
+            natural = corpus_text.count(signature) - count * phrase.count(signature)
             if natural > max_signature_ratio * count:
                 continue
             chosen.append(Phrase(phrase, s, len(left), count, max(natural, 0)))
@@ -213,6 +219,26 @@ def mine_phrases(
                 kept.append(p)
         phrases.extend(kept)
     return PhraseDictionary(phrases)
+
+
+_NOT_IN_PHRASES = set("，。、；：！？“”‘’（）《》\n 　0123456789")
+
+
+def build_phrase_dictionary(
+    sources: Sequence[Path], strings: Iterable[str], min_count: int = 20
+) -> PhraseDictionary:
+    """Mine phrases from the training files under ``sources`` (never *-dev*)."""
+    from .corpus import iter_documents
+    from .lm import check_training_sources, is_heldout
+
+    parts = []
+    for path in check_training_sources(sources):
+        for doc_id, text in iter_documents(path):
+            if not is_heldout(doc_id):
+                parts.append(text)
+    corpus_text = "\n".join(parts)
+    wanted = [s for s in dict.fromkeys(strings) if corpus_text.count(s) >= min_count]
+    return mine_phrases(corpus_text, wanted, min_count=min_count)
 
 
 def phrase_stats(path: Path) -> dict[str, int]:

@@ -1,0 +1,159 @@
+"""Restoration benchmark: accuracy on damaged dev text, calibration, false insertions on
+untouched text, the gold-annotated seed, and speed. Prints tables and writes
+bench/results/restoration.json and bench/results/restoration.md.
+
+    python bench/run_bench.py                 # full dev split
+    python bench/run_bench.py --limit 300     # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from restore.corpus import iter_documents  # noqa: E402
+from restore.engine import Restorer, restoration_from_gaps  # noqa: E402
+from restore.evaluate import THRESHOLDS, evaluate  # noqa: E402
+from restore.lexicon import default_filter_list, load_filter_list  # noqa: E402
+from restore.simulate import damage  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+LISTS = {
+    "seed (default list)": None,
+    "konsheng 政治类型 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/政治类型.txt",
+    "konsheng 反动词库 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/反动词库.txt",
+}
+DEV = [SHARED / "corpus/xwlb-dev.jsonl.xz", SHARED / "corpus/gov-work-reports-dev.jsonl.xz"]
+
+
+def dev_documents(limit: int) -> list[str]:
+    docs = [text for path in DEV for _, text in iter_documents(path)]
+    return docs[:limit] if limit else docs
+
+
+def untouched_paragraphs(docs: list[str], entries: tuple[str, ...]) -> list[str]:
+    out = []
+    for doc in docs:
+        for para in doc.split("\n"):
+            if para.strip() and damage(para, entries)[0] == para:
+                out.append(para)
+    return out
+
+
+def load_seed_gold() -> tuple[int, list[dict[str, object]]]:
+    path = ROOT / "fixtures/in-the-wild/chengdu-seed.gold.jsonl"
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return int(lines[0]["region_end"]), lines[1:]
+
+
+def seed_gold(restorer: Restorer, threshold: float) -> dict[str, float]:
+    """Precision and exact restoration on the hand-annotated opening of the real seed page."""
+    seed = (SHARED / "seeds/chengdu-2020-work-report.scraped.txt").read_text(encoding="utf-8")
+    region_end, gold = load_seed_gold()
+    ignored = {g["offset"] for g in gold if g["uncertain"]}
+    gaps = {g["offset"]: g["text"] for g in gold if not g["uncertain"]}
+    restorable = {off: text for off, text in gaps.items() if text}
+    restoration = restoration_from_gaps(seed, restorer.scan(seed, report=0.0), threshold)
+    applied = {i.offset: i.text for i in restoration.insertions if i.offset < region_end and i.offset not in ignored}
+    at_gap = sum(1 for off in applied if off in gaps)
+    exact = sum(1 for off, text in applied.items() if restorable.get(off) == text)
+    return {
+        "gaps": len(gaps),
+        "restorable": len(restorable),
+        "applied": len(applied),
+        "precision": at_gap / len(applied) if applied else 1.0,
+        "exact_restoration": exact / len(restorable) if restorable else 0.0,
+    }
+
+
+def speed(restorer: Restorer, docs: list[str]) -> dict[str, float]:
+    text = "\n".join(docs)[:400_000]
+    started = time.perf_counter()
+    restorer.scan(text)
+    seconds = time.perf_counter() - started
+    load_started = time.perf_counter()
+    Restorer()
+    load = time.perf_counter() - load_started
+    return {"characters": len(text), "chars_per_second": len(text) / seconds, "load_seconds": load}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=0, help="dev documents to use (0: all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
+    args = parser.parse_args()
+    console = Console()
+    docs = dev_documents(args.limit)
+    results: dict[str, object] = {
+        "command": "python bench/run_bench.py" + (f" --limit {args.limit}" if args.limit else ""),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}",
+        "dev_documents": len(docs),
+        "lists": {},
+    }
+    table = Table("filter list", "gaps", "min conf", "applied", "precision", "recall", "exact restoration", "damage")
+    for name, path in LISTS.items():
+        restorer = Restorer(lexicons=[path] if path else [])
+        entries = load_filter_list(path).entries if path else default_filter_list().entries
+        report = evaluate(restorer, docs, entries)
+        per = {
+            "gold_gaps": report.gold_gaps,
+            "documents": report.documents,
+            "damage": report.damage,
+            "thresholds": [report.metrics(t) for t in THRESHOLDS],
+            "calibration": report.calibration(),
+            "at_or_above_0.9": report.at_or_above(0.9),
+            "top_missed": report.missed.most_common(15),
+            "top_wrong": report.wrong.most_common(15),
+            "chars_per_second": report.characters / report.seconds if report.seconds else 0.0,
+        }
+        results["lists"][name] = per  # type: ignore[index]
+        for m in per["thresholds"]:  # type: ignore[union-attr]
+            if m["threshold"] in (0.8, 0.9, 0.95):
+                table.add_row(
+                    name, str(report.gold_gaps), f"{m['threshold']:.2f}", str(m["applied"]), f"{m['precision']:.3f}",
+                    f"{m['recall']:.3f}", f"{m['exact_restoration']:.3f}", str(report.damage),
+                )
+        if path is None:
+            cal = Table("confidence bin", "n", "mean confidence", "accuracy", title="calibration (seed list, top candidate per examined junction)")
+            for row in per["calibration"]:  # type: ignore[union-attr]
+                cal.add_row(f"{row['low']:.2f}-{row['high']:.2f}", str(row["n"]), f"{row['mean_confidence']:.3f}", f"{row['accuracy']:.3f}")
+            console.print(cal)
+            untouched = untouched_paragraphs(docs, entries)
+            chars = sum(len(p) for p in untouched)
+            false = {}
+            text_gaps = [(p, restorer.scan(p, report=0.5)) for p in untouched]
+            for t in (0.8, 0.9, 0.95):
+                n = sum(len(restoration_from_gaps(p, g, t).insertions) for p, g in text_gaps)
+                false[str(t)] = {"insertions": n, "per_10k_chars": n / chars * 10_000 if chars else 0.0}
+            results["untouched"] = {"paragraphs": len(untouched), "characters": chars, "false_insertions": false}
+            results["seed_gold"] = {str(t): seed_gold(restorer, t) for t in (0.8, 0.9, 0.95)}
+            results["speed"] = speed(restorer, docs)
+    console.print(table)
+    u = results["untouched"]
+    console.print(f"untouched dev paragraphs: {u['paragraphs']} ({u['characters']} chars); false insertions per 10k chars: "  # type: ignore[index]
+                  + ", ".join(f"{k}: {v['per_10k_chars']:.2f}" for k, v in u["false_insertions"].items()))  # type: ignore[index]
+    console.print("seed gold: " + json.dumps(results["seed_gold"], ensure_ascii=False))
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    console.print("speed: " + json.dumps(results["speed"]) + f"  peak RSS {results['peak_rss_mb']:.0f} MB")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "restoration.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    with (args.out / "restoration.md").open("w", encoding="utf-8") as fh:
+        console_md = Console(file=fh, width=140, color_system=None)
+        console_md.print(table)
+    console.print(f"wrote {args.out / 'restoration.json'}")
+
+
+if __name__ == "__main__":
+    main()

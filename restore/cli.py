@@ -1,0 +1,404 @@
+"""Command line: a thin layer over the library API (``restore.engine.Restorer``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .document import Gap, Restoration
+from .engine import DEFAULT_MIN_CONFIDENCE, REPORT_CONFIDENCE, Restorer
+from .inputs import MAX_DOCUMENT_BYTES, InputError, SourceDocument, read_document
+from .lexicon import LexiconError
+from .lm import ModelError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Failure(click.ClickException):
+    """One line on stderr, non-zero exit."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"restore: error: {self.message}", err=True)
+
+
+def engine_options(func: F) -> F:
+    func = click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled).")(func)
+    func = click.option("--replace-lexicon", is_flag=True, help="Use only the --lexicon lists, not the default one.")(func)
+    func = click.option(
+        "--lexicon",
+        "lexicons",
+        multiple=True,
+        help="Filter list file (one string per line); adds to the default list. Repeatable.",
+    )(func)
+    return func
+
+
+def input_options(func: F) -> F:
+    func = click.option("--encoding", help="Decode inputs with this encoding instead of requiring UTF-8.")(func)
+    func = click.option("--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest document accepted.")(func)
+    return func
+
+
+def make_restorer(model_dir: Path | None, lexicons: Sequence[str], replace_lexicon: bool) -> Restorer:
+    if replace_lexicon and not lexicons:
+        raise Failure("--replace-lexicon needs at least one --lexicon")
+    try:
+        return Restorer(model_dir=model_dir, lexicons=list(lexicons), replace_lexicon=replace_lexicon)
+    except (ModelError, LexiconError) as exc:
+        raise Failure(str(exc)) from None
+
+
+def load_inputs(files: Sequence[str], encoding: str | None, max_bytes: int) -> list[SourceDocument]:
+    if not files:
+        raise Failure("no input files given")
+    docs = []
+    for name in files:
+        try:
+            docs.append(read_document(name, encoding, max_bytes))
+        except InputError as exc:
+            raise Failure(str(exc)) from None
+    return docs
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="restore")
+def main() -> None:
+    """Find and restore text that keyword filters silently deleted from Chinese documents."""
+
+
+# ---------------------------------------------------------------- scan
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _context(text: str, offset: int, width: int = 20) -> tuple[str, str]:
+    left = text[max(0, offset - width) : offset].split("\n")[-1]
+    right = text[offset : offset + width].split("\n")[0]
+    return left, right
+
+
+def gap_record(name: str, text: str, gap: Gap) -> dict[str, object]:
+    line, col = _line_col(text, gap.offset)
+    left, right = _context(text, gap.offset)
+    record: dict[str, object] = {"file": name, "offset": gap.offset, "line": line, "column": col}
+    record.update(gap.to_dict())
+    record["context"] = {"before": left, "after": right}
+    return record
+
+
+def print_gaps_human(name: str, text: str, gaps: Sequence[Gap], min_confidence: float) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    console.print(Text(f"{name}: {len(gaps)} gap(s)", style="bold"))
+    for gap in gaps:
+        line, col = _line_col(text, gap.offset)
+        left, right = _context(text, gap.offset)
+        out = Text(f"  {line}:{col}  ", style="dim")
+        out.append(left)
+        best = gap.best
+        if gap.kind == "mask" and gap.span:
+            out.append(text[gap.span[0] : gap.span[1]], style="bold magenta")
+            right = text[gap.span[1] : gap.span[1] + 20].split("\n")[0]
+        elif best is not None and gap.kind == "deletion":
+            style = "bold green" if best.confidence >= min_confidence else "bold yellow"
+            out.append(f"⟦{best.text}⟧", style=style)
+        else:
+            out.append("⟦?⟧", style="bold red")
+        out.append(right)
+        console.print(out)
+        label = {"mask": "masked by the site", "unknown": "text missing, no confident candidate"}.get(gap.kind)
+        if label:
+            console.print(Text(f"        {label}", style="dim"))
+        for rank, cand in enumerate(gap.candidates[:3], 1):
+            lm = [e.value for e in cand.evidence if e.kind == "lm" and e.value is not None]
+            why = [f"LM gain {lm[0]:+.1f}/{lm[1]:+.1f}" if len(lm) == 2 else ""]
+            why += [e.detail for e in cand.evidence if e.kind in ("phrase", "document")]
+            console.print(
+                Text(f"        {rank}. {cand.text}  ", style="cyan").append(
+                    f"{cand.confidence:.2f}  " + "; ".join(w for w in why if w), style="dim"
+                )
+            )
+
+
+@main.command()
+@click.argument("files", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, show_default=True, help="Highlight level for candidates (green at or above).")
+@click.option("--report-confidence", type=float, default=REPORT_CONFIDENCE, show_default=True, help="Lowest confidence reported.")
+@engine_options
+@input_options
+def scan(
+    files: tuple[str, ...],
+    fmt: str,
+    min_confidence: float,
+    report_confidence: float,
+    lexicons: tuple[str, ...],
+    replace_lexicon: bool,
+    model_dir: Path | None,
+    encoding: str | None,
+    max_bytes: int,
+) -> None:
+    """Report where text was dropped, with ranked candidates and their evidence."""
+    docs = load_inputs(files, encoding, max_bytes)
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    for doc in docs:
+        gaps = restorer.scan(doc.text, report=report_confidence)
+        if fmt == "jsonl":
+            for gap in gaps:
+                click.echo(json.dumps(gap_record(doc.name, doc.text, gap), ensure_ascii=False))
+        else:
+            print_gaps_human(doc.name, doc.text, gaps, min_confidence)
+
+
+# ---------------------------------------------------------------- fix
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def change_records(name: str, restoration: Restoration, versions: dict[str, str]) -> list[dict[str, object]]:
+    records = []
+    for ins in sorted(restoration.insertions, key=lambda i: i.offset):
+        rec: dict[str, object] = {"file": name}
+        rec.update(ins.to_dict())
+        rec.update(versions)
+        records.append(rec)
+    return records
+
+
+@main.command()
+@click.argument("files", nargs=-1)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file, or directory when several inputs; '-' for stdout.")
+@click.option("--in-place-copy", is_flag=True, help="Write FILE.restored.txt next to each input (the input is never touched).")
+@click.option("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, show_default=True, help="Apply only restorations at or above this confidence.")
+@click.option("--changes", type=click.Path(path_type=Path), help="Write the applied standoff edits here as JSONL.")
+@engine_options
+@input_options
+def fix(
+    files: tuple[str, ...],
+    output: Path | None,
+    in_place_copy: bool,
+    min_confidence: float,
+    changes: Path | None,
+    lexicons: tuple[str, ...],
+    replace_lexicon: bool,
+    model_dir: Path | None,
+    encoding: str | None,
+    max_bytes: int,
+) -> None:
+    """Write restored text, applying only restorations at or above --min-confidence."""
+    if not 0.0 <= min_confidence <= 1.0:
+        raise Failure("--min-confidence must be between 0 and 1")
+    if output is not None and in_place_copy:
+        raise Failure("use either -o or --in-place-copy, not both")
+    docs = load_inputs(files, encoding, max_bytes)
+    if len(docs) > 1 and output is not None and str(output) != "-" and output.exists() and not output.is_dir():
+        raise Failure(f"{output}: several inputs need -o to name a directory")
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    records: list[dict[str, object]] = []
+    for doc in docs:
+        restoration = restorer.fix(doc.text, min_confidence)
+        records.extend(change_records(doc.name, restoration, restorer.version))
+        restored = restoration.text
+        if in_place_copy:
+            if doc.name == "-" or doc.name == "<stdin>":
+                raise Failure("--in-place-copy needs file inputs, not stdin")
+            src = Path(doc.name)
+            _write_atomic(src.with_name(src.stem + ".restored" + (src.suffix or ".txt")), restored)
+        elif output is None or str(output) == "-":
+            sys.stdout.write(restored)
+            sys.stdout.flush()
+        elif len(docs) > 1 or output.is_dir():
+            _write_atomic(output / Path(doc.name).name, restored)
+        else:
+            _write_atomic(output, restored)
+        click.echo(f"{doc.name}: {len(restoration.insertions)} restoration(s) applied", err=True)
+    if changes is not None:
+        _write_atomic(changes, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+# ---------------------------------------------------------------- eval
+
+
+@main.command("eval")
+@click.option("--clean", "clean", required=True, type=click.Path(path_type=Path), help="Clean text: a directory of .txt, or JSONL(.xz/.gz) with a text field.")
+@click.option("--damage-with", type=click.Path(path_type=Path), help="Filter list to damage the text with (default: the --lexicon lists, else the default list).")
+@click.option("--limit", type=int, default=0, help="Use at most this many documents (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@engine_options
+def eval_command(
+    clean: Path,
+    damage_with: Path | None,
+    limit: int,
+    fmt: str,
+    lexicons: tuple[str, ...],
+    replace_lexicon: bool,
+    model_dir: Path | None,
+) -> None:
+    """Damage your own clean text with a simulated filter and measure the repair."""
+    from .corpus import iter_documents
+    from .evaluate import evaluate
+    from .lexicon import load_filter_list
+
+    if not clean.exists():
+        raise Failure(f"{clean}: no such file or directory")
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    try:
+        if damage_with is not None:
+            entries = load_filter_list(damage_with).entries
+        elif lexicons:
+            entries = tuple(e for name in lexicons for e in load_filter_list(name).entries)
+        else:
+            entries = restorer.filter_list.entries
+    except LexiconError as exc:
+        raise Failure(str(exc)) from None
+
+    def documents() -> Any:
+        for k, (_, text) in enumerate(iter_documents(clean)):
+            if limit and k >= limit:
+                return
+            yield text
+
+    try:
+        report = evaluate(restorer, documents(), entries)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Failure(f"{clean}: cannot read clean text: {exc}") from None
+    summary = {
+        "documents": report.documents,
+        "characters": report.characters,
+        "gold_gaps": report.gold_gaps,
+        "damage": report.damage,
+        "chars_per_second": report.characters / report.seconds if report.seconds else 0.0,
+        "thresholds": [report.metrics(t) for t in sorted(report.by_threshold)],
+        "calibration": report.calibration(),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{report.documents} documents, {report.gold_gaps} deletions, damage {report.damage}")
+    table = Table("min confidence", "applied", "precision", "recall", "exact restoration")
+    for m in summary["thresholds"]:  # type: ignore[union-attr]
+        table.add_row(f"{m['threshold']:.2f}", str(m["applied"]), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['exact_restoration']:.3f}")
+    console.print(table)
+
+
+# ---------------------------------------------------------------- models and lexicons
+
+
+@main.group()
+def lm() -> None:
+    """Build the character language models."""
+
+
+@lm.command("build")
+@click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path), help="Training files or directories (*-dev* files are skipped).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Model directory to write.")
+@click.option("--order", type=int, default=6, show_default=True)
+@click.option("--prune", default="0 0 1 1 2 2", show_default=True, help="lmplz --prune thresholds per order.")
+@click.option("--kenlm-bin", type=click.Path(path_type=Path), help="Directory with lmplz and build_binary.")
+def lm_build(corpora: tuple[Path, ...], output: Path, order: int, prune: str, kenlm_bin: Path | None) -> None:
+    """Estimate forward and backward models with kenlm's lmplz (pruned, quantized)."""
+    from .lm import build_models
+
+    try:
+        card = build_models(list(corpora), output, order=order, prune=[int(x) for x in prune.split()], kenlm_bin=kenlm_bin)
+    except (ModelError, ValueError) as exc:
+        raise Failure(str(exc)) from None
+    click.echo(json.dumps(card, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def lexicon() -> None:
+    """Inspect filter lists and the phrase dictionary."""
+
+
+@lexicon.command("show")
+@click.option("--lexicon", "lexicons", multiple=True, help="Filter list file(s) to show merged with the default.")
+@click.option("--replace-lexicon", is_flag=True)
+@click.option("--phrases", is_flag=True, help="Also list the mined set phrases for these strings.")
+def lexicon_show(lexicons: tuple[str, ...], replace_lexicon: bool, phrases: bool) -> None:
+    """Print the filter list in use (and, with --phrases, the phrase signatures)."""
+    from .lexicon import PhraseDictionary, resolve_filter_list
+
+    try:
+        flist = resolve_filter_list(list(lexicons), replace=replace_lexicon)
+    except LexiconError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"# {flist.name}: {len(flist.entries)} entries")
+    for entry in flist.entries:
+        click.echo(entry)
+    if phrases:
+        d = PhraseDictionary.load().restricted(flist)
+        click.echo(f"# phrases: {len(d)}")
+        for p in d.phrases:
+            click.echo(f"{p.phrase}\t{p.signature}\t{p.count}")
+
+
+@lexicon.command("mine-phrases")
+@click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--lexicon", "lexicons", multiple=True, help="Extra lists whose strings get phrases too.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled phrases.tsv.")
+def lexicon_mine(corpora: tuple[Path, ...], lexicons: tuple[str, ...], output: Path | None) -> None:
+    """Mine the phrase dictionary from training text."""
+    from .lexicon import DEFAULT_PHRASES, build_phrase_dictionary, default_filter_list, load_filter_list
+
+    strings = list(default_filter_list().entries)
+    for name in lexicons:
+        strings += [e for e in load_filter_list(name).entries if 2 <= len(e) <= 6]
+    d = build_phrase_dictionary(list(corpora), strings)
+    d.save(output or DEFAULT_PHRASES)
+    click.echo(f"{len(d)} phrases for {len({p.filter_string for p in d.phrases})} strings", err=True)
+
+
+@main.command("fit-decision")
+@click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--lexicon", "lexicons", multiple=True, help="Extra filter lists to simulate while fitting.")
+@click.option("--docs-per-list", type=int, default=250, show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled decision.json.")
+def fit_decision_command(corpora: tuple[Path, ...], lexicons: tuple[str, ...], docs_per_list: int, output: Path | None) -> None:
+    """Fit the decision model on synthetic damage of held-out train documents."""
+    from .decision import DEFAULT_PATH
+    from .train import fit_decision
+
+    started = time.time()
+    model = fit_decision(list(corpora), [Path(x) for x in lexicons], output or DEFAULT_PATH, docs_per_list)
+    click.echo(json.dumps(model.meta, ensure_ascii=False), err=True)
+    click.echo(f"fitted in {time.time() - started:.0f}s", err=True)
+
+
+def run() -> None:
+    """Entry point that never shows a traceback for expected failures."""
+    try:
+        main(standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("restore: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)

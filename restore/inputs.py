@@ -1,0 +1,91 @@
+"""Reading user files safely: every way a file can be unusable becomes one clear message."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+class InputError(Exception):
+    """A user file cannot be used; the message is one line for stderr."""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    name: str  # the path as given, or "-" for stdin
+    text: str
+    encoding: str
+
+
+def _looks_binary(data: bytes) -> bool:
+    if b"\x00" in data[:65536]:
+        return True
+    sample = data[:65536]
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
+    return controls > len(sample) * 0.05
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - declared dependency
+        return None
+    best = from_bytes(data[:200_000]).best()
+    return best.encoding if best is not None else None
+
+
+def decode(data: bytes, name: str, encoding: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES) -> SourceDocument:
+    if not data:
+        raise InputError(f"{name}: file is empty")
+    if len(data) > max_bytes:
+        raise InputError(
+            f"{name}: {len(data) / 1e6:.1f} MB is more than the {max_bytes / 1e6:.0f} MB a document may have "
+            "(split it, or raise --max-bytes)"
+        )
+    if encoding:
+        try:
+            return SourceDocument(name, data.decode(encoding), encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"{name}: cannot decode as {encoding}: {exc}") from None
+    if _looks_binary(data):
+        raise InputError(f"{name}: looks like binary data, not text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        guess = _guess_encoding(data)
+        hint = f" (looks like {guess.upper().replace('_', '-')})" if guess else ""
+        how = f"; re-run with --encoding {guess}" if guess else ""
+        raise InputError(f"{name}: not UTF-8 text{hint}{how}") from None
+    if text.startswith("\ufeff"):
+        # A BOM is kept as part of the original text: offsets count it, output keeps it.
+        pass
+    if not text.strip():
+        raise InputError(f"{name}: file has no text (only whitespace)")
+    return SourceDocument(name, text, "utf-8")
+
+
+def read_document(name: str, encoding: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES) -> SourceDocument:
+    if name == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        return decode(data, "<stdin>", encoding, max_bytes)
+    path = Path(name)
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    if path.is_dir():
+        raise InputError(f"{name}: is a directory (pass the files in it)")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                f"{name}: {size / 1e6:.1f} MB is more than the {max_bytes / 1e6:.0f} MB a document may have "
+                "(split it, or raise --max-bytes)"
+            )
+        data = path.read_bytes()
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return decode(data, name, encoding, max_bytes)
