@@ -122,13 +122,30 @@ def main() -> None:
         for m in per["thresholds"]:  # type: ignore[union-attr]
             if m["threshold"] in (0.8, 0.9, 0.95):
                 table.add_row(
-                    name, str(report.gold_gaps), f"{m['threshold']:.2f}", str(m["applied"]), f"{m['precision']:.3f}",
-                    f"{m['recall']:.3f}", f"{m['exact_restoration']:.3f}", str(report.damage),
+                    name,
+                    str(report.gold_gaps),
+                    f"{m['threshold']:.2f}",
+                    str(m["applied"]),
+                    f"{m['precision']:.3f}",
+                    f"{m['recall']:.3f}",
+                    f"{m['exact_restoration']:.3f}",
+                    str(report.damage),
                 )
         if path is None:
-            cal = Table("confidence bin", "n", "mean confidence", "accuracy", title="calibration (seed list, top candidate per examined junction)")
+            cal = Table(
+                "confidence bin",
+                "n",
+                "mean confidence",
+                "accuracy",
+                title="calibration (seed list, top candidate per examined junction)",
+            )
             for row in per["calibration"]:  # type: ignore[union-attr]
-                cal.add_row(f"{row['low']:.2f}-{row['high']:.2f}", str(row["n"]), f"{row['mean_confidence']:.3f}", f"{row['accuracy']:.3f}")
+                cal.add_row(
+                    f"{row['low']:.2f}-{row['high']:.2f}",
+                    str(row["n"]),
+                    f"{row['mean_confidence']:.3f}",
+                    f"{row['accuracy']:.3f}",
+                )
             console.print(cal)
             untouched = untouched_paragraphs(docs, entries)
             chars = sum(len(p) for p in untouched)
@@ -142,13 +159,17 @@ def main() -> None:
             results["speed"] = speed(restorer, docs)
     console.print(table)
     u = results["untouched"]
-    console.print(f"untouched dev paragraphs: {u['paragraphs']} ({u['characters']} chars); false insertions per 10k chars: "  # type: ignore[index]
-                  + ", ".join(f"{k}: {v['per_10k_chars']:.2f}" for k, v in u["false_insertions"].items()))  # type: ignore[index]
+    console.print(
+        f"untouched dev paragraphs: {u['paragraphs']} ({u['characters']} chars); false insertions per 10k chars: "  # type: ignore[index]
+        + ", ".join(f"{k}: {v['per_10k_chars']:.2f}" for k, v in u["false_insertions"].items())
+    )  # type: ignore[index]
     console.print("seed gold: " + json.dumps(results["seed_gold"], ensure_ascii=False))
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print("speed: " + json.dumps(results["speed"]) + f"  peak RSS {results['peak_rss_mb']:.0f} MB")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "restoration.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (args.out / "restoration.json").write_text(
+        json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
     with (args.out / "restoration.md").open("w", encoding="utf-8") as fh:
         console_md = Console(file=fh, width=140, color_system=None)
         console_md.print(table)

@@ -30,8 +30,12 @@ class Failure(click.ClickException):
 
 
 def engine_options(func: F) -> F:
-    func = click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled).")(func)
-    func = click.option("--replace-lexicon", is_flag=True, help="Use only the --lexicon lists, not the default one.")(func)
+    func = click.option(
+        "--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled)."
+    )(func)
+    func = click.option("--replace-lexicon", is_flag=True, help="Use only the --lexicon lists, not the default one.")(
+        func
+    )
     func = click.option(
         "--lexicon",
         "lexicons",
@@ -43,7 +47,9 @@ def engine_options(func: F) -> F:
 
 def input_options(func: F) -> F:
     func = click.option("--encoding", help="Decode inputs with this encoding instead of requiring UTF-8.")(func)
-    func = click.option("--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest document accepted.")(func)
+    func = click.option(
+        "--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest document accepted."
+    )(func)
     return func
 
 
@@ -83,7 +89,7 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def _context(text: str, offset: int, width: int = 20) -> tuple[str, str]:
+def _context(text: str, offset: int, width: int = 16) -> tuple[str, str]:
     left = text[max(0, offset - width) : offset].split("\n")[-1]
     right = text[offset : offset + width].split("\n")[0]
     return left, right
@@ -102,17 +108,18 @@ def print_gaps_human(name: str, text: str, gaps: Sequence[Gap], min_confidence: 
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(Text(f"{name}: {len(gaps)} gap(s)", style="bold"))
     for gap in gaps:
         line, col = _line_col(text, gap.offset)
         left, right = _context(text, gap.offset)
+        left = left.lstrip()
         out = Text(f"  {line}:{col}  ", style="dim")
         out.append(left)
         best = gap.best
         if gap.kind == "mask" and gap.span:
             out.append(text[gap.span[0] : gap.span[1]], style="bold magenta")
-            right = text[gap.span[1] : gap.span[1] + 20].split("\n")[0]
+            right = text[gap.span[1] : gap.span[1] + 16].split("\n")[0]
         elif best is not None and gap.kind == "deletion":
             style = "bold green" if best.confidence >= min_confidence else "bold yellow"
             out.append(f"⟦{best.text}⟧", style=style)
@@ -137,8 +144,16 @@ def print_gaps_human(name: str, text: str, gaps: Sequence[Gap], min_confidence: 
 @main.command()
 @click.argument("files", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
-@click.option("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, show_default=True, help="Highlight level for candidates (green at or above).")
-@click.option("--report-confidence", type=float, default=REPORT_CONFIDENCE, show_default=True, help="Lowest confidence reported.")
+@click.option(
+    "--min-confidence",
+    type=float,
+    default=DEFAULT_MIN_CONFIDENCE,
+    show_default=True,
+    help="Highlight level for candidates (green at or above).",
+)
+@click.option(
+    "--report-confidence", type=float, default=REPORT_CONFIDENCE, show_default=True, help="Lowest confidence reported."
+)
 @engine_options
 @input_options
 def scan(
@@ -191,9 +206,22 @@ def change_records(name: str, restoration: Restoration, versions: dict[str, str]
 
 @main.command()
 @click.argument("files", nargs=-1)
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file, or directory when several inputs; '-' for stdout.")
-@click.option("--in-place-copy", is_flag=True, help="Write FILE.restored.txt next to each input (the input is never touched).")
-@click.option("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, show_default=True, help="Apply only restorations at or above this confidence.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file, or directory when several inputs; '-' for stdout.",
+)
+@click.option(
+    "--in-place-copy", is_flag=True, help="Write FILE.restored.txt next to each input (the input is never touched)."
+)
+@click.option(
+    "--min-confidence",
+    type=float,
+    default=DEFAULT_MIN_CONFIDENCE,
+    show_default=True,
+    help="Apply only restorations at or above this confidence.",
+)
 @click.option("--changes", type=click.Path(path_type=Path), help="Write the applied standoff edits here as JSONL.")
 @engine_options
 @input_options
@@ -244,8 +272,18 @@ def fix(
 
 
 @main.command("eval")
-@click.option("--clean", "clean", required=True, type=click.Path(path_type=Path), help="Clean text: a directory of .txt, or JSONL(.xz/.gz) with a text field.")
-@click.option("--damage-with", type=click.Path(path_type=Path), help="Filter list to damage the text with (default: the --lexicon lists, else the default list).")
+@click.option(
+    "--clean",
+    "clean",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Clean text: a directory of .txt, or JSONL(.xz/.gz) with a text field.",
+)
+@click.option(
+    "--damage-with",
+    type=click.Path(path_type=Path),
+    help="Filter list to damage the text with (default: the --lexicon lists, else the default list).",
+)
 @click.option("--limit", type=int, default=0, help="Use at most this many documents (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @engine_options
@@ -286,13 +324,14 @@ def eval_command(
         report = evaluate(restorer, documents(), entries)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Failure(f"{clean}: cannot read clean text: {exc}") from None
+    thresholds = [report.metrics(t) for t in sorted(report.by_threshold)]
     summary = {
         "documents": report.documents,
         "characters": report.characters,
         "gold_gaps": report.gold_gaps,
         "damage": report.damage,
         "chars_per_second": report.characters / report.seconds if report.seconds else 0.0,
-        "thresholds": [report.metrics(t) for t in sorted(report.by_threshold)],
+        "thresholds": thresholds,
         "calibration": report.calibration(),
     }
     if fmt == "json":
@@ -304,8 +343,14 @@ def eval_command(
     console = Console()
     console.print(f"{report.documents} documents, {report.gold_gaps} deletions, damage {report.damage}")
     table = Table("min confidence", "applied", "precision", "recall", "exact restoration")
-    for m in summary["thresholds"]:  # type: ignore[union-attr]
-        table.add_row(f"{m['threshold']:.2f}", str(m["applied"]), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['exact_restoration']:.3f}")
+    for m in thresholds:
+        table.add_row(
+            f"{m['threshold']:.2f}",
+            str(m["applied"]),
+            f"{m['precision']:.3f}",
+            f"{m['recall']:.3f}",
+            f"{m['exact_restoration']:.3f}",
+        )
     console.print(table)
 
 
@@ -318,7 +363,14 @@ def lm() -> None:
 
 
 @lm.command("build")
-@click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path), help="Training files or directories (*-dev* files are skipped).")
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Training files or directories (*-dev* files are skipped).",
+)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Model directory to write.")
 @click.option("--order", type=int, default=6, show_default=True)
 @click.option("--prune", default="0 0 1 1 2 2", show_default=True, help="lmplz --prune thresholds per order.")
@@ -328,7 +380,9 @@ def lm_build(corpora: tuple[Path, ...], output: Path, order: int, prune: str, ke
     from .lm import build_models
 
     try:
-        card = build_models(list(corpora), output, order=order, prune=[int(x) for x in prune.split()], kenlm_bin=kenlm_bin)
+        card = build_models(
+            list(corpora), output, order=order, prune=[int(x) for x in prune.split()], kenlm_bin=kenlm_bin
+        )
     except (ModelError, ValueError) as exc:
         raise Failure(str(exc)) from None
     click.echo(json.dumps(card, ensure_ascii=False, indent=2))
@@ -382,7 +436,9 @@ def lexicon_mine(corpora: tuple[Path, ...], lexicons: tuple[str, ...], output: P
 @click.option("--lexicon", "lexicons", multiple=True, help="Extra filter lists to simulate while fitting.")
 @click.option("--docs-per-list", type=int, default=250, show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled decision.json.")
-def fit_decision_command(corpora: tuple[Path, ...], lexicons: tuple[str, ...], docs_per_list: int, output: Path | None) -> None:
+def fit_decision_command(
+    corpora: tuple[Path, ...], lexicons: tuple[str, ...], docs_per_list: int, output: Path | None
+) -> None:
     """Fit the decision model on synthetic damage of held-out train documents."""
     from .decision import DEFAULT_PATH
     from .train import fit_decision

@@ -27,7 +27,9 @@ FEATURES = (
     "length",  # characters inserted
     "pair",  # two filter strings at once (环境+保护)
     "in_document",  # the string occurs intact elsewhere in the document
-    "signature",  # a mined set phrase is betrayed at this junction
+    "signature",  # strength of a mined set phrase betrayed at this junction (0: none)
+    "competitors",  # other candidates here whose gain is positive
+    "list_size",  # log10 of the filter-list entries in play
 )
 
 
@@ -105,4 +107,6 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iterations: int = 50) ->
         w -= step
         if np.max(np.abs(step)) < 1e-8:
             break
-    return DecisionModel(mean.tolist(), scale.tolist(), w[:-1].tolist(), float(w[-1]), {"fitted": True, "rows": int(len(y))})
+    return DecisionModel(
+        mean.tolist(), scale.tolist(), w[:-1].tolist(), float(w[-1]), {"fitted": True, "rows": int(len(y))}
+    )

@@ -11,6 +11,7 @@ Three kinds of evidence raise a junction as a gap site:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -131,7 +132,8 @@ def detect_sites(
         wanted: set[int] | None = None
         if near is not None:
             first, last = line.positions[0], line.positions[-1] + 1
-            anchors = [line.positions.index(o) if o < last else len(line.tokens) for o in near if first <= o <= last]
+            # The junction for an offset is the number of tokens before it.
+            anchors = [bisect_left(line.positions, o) for o in near if first <= o <= last]
             if not anchors:
                 continue
             wanted = {j for a in anchors for j in range(max(0, a - radius), min(len(line.tokens), a + radius) + 1)}

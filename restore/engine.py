@@ -1,9 +1,9 @@
 """The library API: load resources once, then scan or fix any number of documents.
 
-    from restore import Restorer
-    r = Restorer()                       # bundled model and default filter list
-    gaps = r.scan(text)                  # gaps with ranked, explained candidates
-    fixed = r.fix(text, min_confidence=0.9)   # a Restoration; fixed.text is the result
+from restore import Restorer
+r = Restorer()                       # bundled model and default filter list
+gaps = r.scan(text)                  # gaps with ranked, explained candidates
+fixed = r.fix(text, min_confidence=0.9)   # a Restoration; fixed.text is the result
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .decision import DecisionModel
 from .detect import DEFAULT_SCREEN, detect_sites, find_masks
 from .document import Evidence, Gap, Insertion, Restoration
 from .lexicon import FilterList, PhraseDictionary, resolve_filter_list
-from .lm import CharLM
+from .lm import CharLM, ModelError
 from .suggest import SiteResult, Suggester
 
 # Default threshold for applying a restoration without review. It favours precision:
@@ -104,7 +104,10 @@ class Restorer:
         self.lm = CharLM.load(model_dir)
         self.filter_list = filter_list or resolve_filter_list(list(lexicons), replace=replace_lexicon)
         path = decision_path or DEFAULT_DECISION
-        self.decision = DecisionModel.load(path) if path.is_file() else DecisionModel.prior_only()
+        try:
+            self.decision = DecisionModel.load(path) if path.is_file() else DecisionModel.prior_only()
+        except (ValueError, KeyError, OSError) as exc:
+            raise ModelError(f"cannot read decision model {path}: {exc}") from None
         self.phrases = PhraseDictionary.load(phrases_path).restricted(self.filter_list)
         self.suggester = Suggester(self.lm, self.filter_list, self.decision)
         self.screen = screen
@@ -130,7 +133,9 @@ class Restorer:
         results = self._pass(text, text)
         merged = {r.site.offset: r for r in results}
         provisional = dict(
-            sorted((r.site.offset, r.scored[0].text) for r in results if r.scored and r.scored[0].confidence >= PROVISIONAL)
+            sorted(
+                (r.site.offset, r.scored[0].text) for r in results if r.scored and r.scored[0].confidence >= PROVISIONAL
+            )
         )
         if not provisional:
             return Analysis(text, results)

@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .engine import Restorer, restoration_from_gaps
+from .document import Restoration, remove_insertions
+from .engine import Analysis, Restorer, restoration_from_gaps
 from .simulate import GoldGap, damage
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
@@ -57,7 +58,9 @@ class Report:
             "exact_restoration": exact / self.gold_gaps if self.gold_gaps else 0.0,
         }
 
-    def calibration(self, bins: Sequence[float] = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001)) -> list[dict[str, float]]:
+    def calibration(
+        self, bins: Sequence[float] = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001)
+    ) -> list[dict[str, float]]:
         table = []
         for lo, hi in zip(bins, bins[1:]):
             rows = [r for r in self.rows if lo <= r.confidence < hi]
@@ -131,9 +134,8 @@ def evaluate(
     return report
 
 
-def _collect_rows(report: Report, analysis: object, gold_at: dict[int, GoldGap]) -> None:
-    results = getattr(analysis, "results")
-    for r in results:
+def _collect_rows(report: Report, analysis: Analysis, gold_at: dict[int, GoldGap]) -> None:
+    for r in analysis.results:
         g = gold_at.get(r.site.offset)
         if g is not None:
             report.screened_gold += 1
@@ -141,13 +143,17 @@ def _collect_rows(report: Report, analysis: object, gold_at: dict[int, GoldGap])
             continue
         top = r.scored[0]
         report.rows.append(
-            Row(top.features, top.confidence, g is not None and g.text == top.text, g is not None, top.text, g.text if g else None)
+            Row(
+                top.features,
+                top.confidence,
+                g is not None and g.text == top.text,
+                g is not None,
+                top.text,
+                g.text if g else None,
+            )
         )
 
 
-def _check_intact(report: Report, restoration: object, damaged: str) -> None:
-    from .document import Restoration, remove_insertions
-
-    assert isinstance(restoration, Restoration)
+def _check_intact(report: Report, restoration: Restoration, damaged: str) -> None:
     if remove_insertions(restoration.text, restoration.restored_offsets()) != damaged:
         report.damage += 1

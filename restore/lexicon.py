@@ -177,7 +177,7 @@ def mine_phrases(
     min_count: int = 20,
     max_context: int = 2,
     max_signature_ratio: float = 0.25,
-    per_string: int = 30,
+    per_string: int = 200,
 ) -> PhraseDictionary:
     """Find set phrases around each filter string in clean training text.
 
@@ -224,9 +224,7 @@ def mine_phrases(
 _NOT_IN_PHRASES = set("，。、；：！？“”‘’（）《》\n 　0123456789")
 
 
-def build_phrase_dictionary(
-    sources: Sequence[Path], strings: Iterable[str], min_count: int = 20
-) -> PhraseDictionary:
+def build_phrase_dictionary(sources: Sequence[Path], strings: Iterable[str], min_count: int = 20) -> PhraseDictionary:
     """Mine phrases from the training files under ``sources`` (never *-dev*)."""
     from .corpus import iter_documents
     from .lm import check_training_sources, is_heldout

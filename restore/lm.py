@@ -30,6 +30,9 @@ FORWARD_NAME = "forward.bin"
 BACKWARD_NAME = "backward.bin"
 CARD_NAME = "model.json"
 BIGRAM_NAME = "bigrams.npz"
+# Every kenlm binary starts with this; checked first so a stray ARPA or junk file gives a
+# clear error instead of kenlm's progress bar and a parse failure.
+KENLM_MAGIC = b"mmap lm http://kheafield.com/code"
 
 # Documents whose id hashes into this bucket are withheld from the LM so the decision
 # model can be fitted on text the LM has not memorised (still train split, never dev).
@@ -105,13 +108,18 @@ class CharLM:
         for path in (fwd_path, bwd_path):
             if not path.is_file():
                 raise ModelError(f"language model not found: {path}")
+        for path in (fwd_path, bwd_path):
+            with path.open("rb") as fh:
+                if not fh.read(len(KENLM_MAGIC)) == KENLM_MAGIC:
+                    raise ModelError(f"cannot read language model {path}: not a kenlm binary file")
         config = kenlm.Config()
         config.load_method = kenlm.LoadMethod.LAZY  # mmap: load is instant, pages shared
         try:
             fwd = kenlm.Model(str(fwd_path), config)
             bwd = kenlm.Model(str(bwd_path), config)
         except (OSError, RuntimeError) as exc:
-            raise ModelError(f"cannot read language model in {directory}: {exc}") from None
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise ModelError(f"cannot read language model in {directory}: {reason}") from None
         bigram_path = directory / BIGRAM_NAME
         bigrams = None
         if bigram_path.is_file():
@@ -176,48 +184,20 @@ class CharLM:
         first original token is below it: a heuristic cut (on held-out train text it keeps
         99% of the deletions whose full gain is >= 1) that saves most of the walk.
         """
-        model = self.forward
-        score = model.BaseScore
-        tokens, states, scores, cost = line.tokens, line.fwd_states, line.fwd, line.fwd_cost
-        n = len(tokens)
-        stop = min(n, junction + model.order - 1)
-        reaches_end = stop == n
-        head0 = cost[stop] - cost[junction] - (line.fwd_end if reaches_end else 0.0)
-        start_state = states[junction]
-        s1, s2 = kenlm.State(), kenlm.State()
-        kept: list[tuple[str, float]] = []
-        for text in texts:
-            gain = 0.0
-            cur, out = start_state, s1
-            dead = False
-            for ch in text:
-                gain += score(cur, ch, out)
-                if gain + head0 < floor:
-                    dead = True
-                    break
-                cur, out = out, (s2 if out is s1 else s1)
-            if dead:
-                continue
-            head = head0
-            converged = False
-            for k in range(junction, stop):
-                old = scores[k]
-                gain += score(cur, tokens[k], out) - old
-                if out == states[k + 1]:
-                    converged = True
-                    break
-                head += old
-                if gain + head < floor or (k == junction and first_floor is not None and gain < first_floor):
-                    dead = True
-                    break
-                cur, out = out, (s2 if out is s1 else s1)
-            if dead:
-                continue
-            if not converged and reaches_end:
-                gain += score(cur, "</s>", out) - line.fwd_end
-            if gain >= floor:
-                kept.append((text, gain))
-        return kept
+        return _batch_gains(self.forward, line, junction, texts, floor, first_floor, 1)
+
+    def backward_gains(
+        self,
+        line: LineScores,
+        junction: int,
+        texts: Iterable[str],
+        floor: float,
+        first_floor: float | None = None,
+        char_floor: float | None = None,
+    ) -> list[tuple[str, float]]:
+        """Right-to-left twin of ``forward_gains``; ``char_floor`` also drops a candidate
+        whose first scored character (its last one) is already this unlikely."""
+        return _batch_gains(self.backward, line, junction, texts, floor, first_floor, -1, char_floor)
 
     def backward_gain(self, line: LineScores, junction: int, text: str) -> float:
         return _gain(self.backward, line.bwd_states, line.bwd, line.bwd_end, line.tokens, junction, text, -1)
@@ -297,6 +277,70 @@ def _gain(
     if not reaches_end:
         return gain
     return gain + score(cur, "</s>", out) - end_score
+
+
+def _batch_gains(
+    model: kenlm.Model,
+    line: LineScores,
+    junction: int,
+    texts: Iterable[str],
+    floor: float,
+    first_floor: float | None,
+    direction: int,
+    char_floor: float | None = None,
+) -> list[tuple[str, float]]:
+    score = model.BaseScore
+    tokens = line.tokens
+    n = len(tokens)
+    order = model.order
+    if direction > 0:
+        states, scores, cost, end = line.fwd_states, line.fwd, line.fwd_cost, line.fwd_end
+        walk = range(junction, min(n, junction + order - 1))
+        reaches_end = junction + order - 1 >= n
+        head0 = cost[walk.stop] - cost[junction]
+    else:
+        states, scores, cost, end = line.bwd_states, line.bwd, line.bwd_cost, line.bwd_end
+        walk = range(junction - 1, max(-1, junction - order), -1)
+        reaches_end = junction - order + 1 <= 0
+        head0 = cost[junction] - cost[walk.stop + 1]
+    if reaches_end:
+        head0 -= end
+    first = walk[0] if len(walk) else None
+    start_state = states[junction]
+    s1, s2 = kenlm.State(), kenlm.State()
+    kept: list[tuple[str, float]] = []
+    for text in texts:
+        gain = 0.0
+        cur, out = start_state, s1
+        dead = False
+        for ch in text if direction > 0 else reversed(text):
+            gain += score(cur, ch, out)
+            if gain + head0 < floor or (char_floor is not None and gain < char_floor):
+                dead = True
+                break
+            cur, out = out, (s2 if out is s1 else s1)
+        if dead:
+            continue
+        head = head0
+        converged = False
+        for k in walk:
+            old = scores[k]
+            gain += score(cur, tokens[k], out) - old
+            if out == states[k + 1 if direction > 0 else k]:
+                converged = True
+                break
+            head += old
+            if gain + head < floor or (k == first and first_floor is not None and gain < first_floor):
+                dead = True
+                break
+            cur, out = out, (s2 if out is s1 else s1)
+        if dead:
+            continue
+        if not converged and reaches_end:
+            gain += score(cur, "</s>", out) - end
+        if gain >= floor:
+            kept.append((text, gain))
+    return kept
 
 
 # ---------------------------------------------------------------- building
@@ -387,7 +431,9 @@ def build_models(
                 proc.stdin.close()
                 err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
                 if proc.wait() != 0:
-                    raise ModelError(f"lmplz failed: {err.strip().splitlines()[-1] if err.strip() else proc.returncode}")
+                    raise ModelError(
+                        f"lmplz failed: {err.strip().splitlines()[-1] if err.strip() else proc.returncode}"
+                    )
             target = out_dir / name
             subprocess.run(
                 [str(build_binary), "-a", "22", "-q", "8", "-b", "8", "trie", str(arpa), str(target)],

@@ -8,20 +8,25 @@ leaves one gap. The decision model turns each candidate's evidence into a confid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .decision import DecisionModel
 from .detect import Site
 from .document import Candidate, Evidence
 from .lexicon import FilterList
-from .lm import CharLM
+from .lm import CharLM, LineScores
 
 # A candidate whose forward gain is below this is not worth a backward pass: at true
 # deletions both directions gain, and the forward pass is the cheaper filter.
 FORWARD_FLOOR = -1.0
 # Gain after the inserted text and one original token; see CharLM.forward_gains.
 FIRST_TOKEN_FLOOR = -2.0
+# The right-to-left pass only rescues what the left-to-right pass dropped, so it asks more.
+RESCUE_FLOOR = 0.0
+RESCUE_FIRST_TOKEN_FLOOR = -1.0
+RESCUE_CHAR_FLOOR = -1.5
 PAIR_SEEDS = 2  # best single candidates extended into pairs
 KEEP = 5  # candidates kept per site
 
@@ -59,7 +64,26 @@ class Suggester:
         self.entries = flist.usable()
         self.decision = decision
         self._prior: dict[str, float] = {}
+        self.compounds = self._compounds()
         self._after, self._before = self._compatibility_index()
+        self._list_size = math.log10(max(len(self.entries), 1))
+
+    def _compounds(self, limit: int = 400, min_follow: float = -1.6) -> tuple[str, ...]:
+        """Pairs of entries that usually occur together (改革开放, 环境保护).
+
+        A filter deletes both halves, leaving one gap whose halves alone read badly, so
+        such pairs are proposed as candidates in their own right. ``min_follow`` is the
+        least log10 P(second | first) (2.5%); lists longer than ``limit`` skip this.
+        """
+        if len(self.entries) > limit:
+            return ()
+        out = []
+        for a in self.entries:
+            base = self.lm.prior(a)
+            for b in self.entries:
+                if len(a) + len(b) <= 8 and self.lm.prior(a + b) - base >= min_follow:
+                    out.append(a + b)
+        return tuple(out)
 
     def _compatibility_index(self) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
         """Which entries may follow (``after[c]``) or precede (``before[c]``) character c.
@@ -70,7 +94,7 @@ class Suggester:
         """
         by_first: dict[str, list[str]] = {}
         by_last: dict[str, list[str]] = {}
-        for e in self.entries:
+        for e in self.entries + self.compounds:
             by_first.setdefault(e[0], []).append(e)
             by_last.setdefault(e[-1], []).append(e)
         after: dict[str, set[str]] = {}
@@ -88,7 +112,7 @@ class Suggester:
 
     def compatible(self, left: str | None, right: str | None) -> frozenset[str] | tuple[str, ...]:
         if left is None and right is None:
-            return self.entries
+            return self.entries + self.compounds
         if left is None:
             return self._before.get(right or "", frozenset())
         if right is None:
@@ -109,15 +133,11 @@ class Suggester:
     def score_site(self, site: Site) -> SiteResult:
         line = site.line
         assert line.scores is not None
-        lm = self.lm
         j = site.junction
         tokens = line.tokens
         left = tokens[j - 1] if j > 0 else None
         right = tokens[j] if j < len(tokens) else None
-        scored = [
-            Scored(text, f, lm.backward_gain(line.scores, j, text))
-            for text, f in lm.forward_gains(line.scores, j, self.compatible(left, right), FORWARD_FLOOR, FIRST_TOKEN_FLOOR)
-        ]
+        scored = self._both_ways(line.scores, j, self.compatible(left, right))
         scored.sort(key=lambda s: s.gain, reverse=True)
         seeds = [s for s in scored[:PAIR_SEEDS] if s.gain > 0]
         seen = {s.text for s in scored}
@@ -127,16 +147,48 @@ class Suggester:
             for entry in self.entries:
                 # Pairs must be compatible at the outer ends and where the two strings meet.
                 pairs = []
-                if entry in (self._before.get(right or "", frozenset()) if right else self.entries) and entry in after_seed.get(seed.text[-1], ()):
+                if entry in (
+                    self._before.get(right or "", frozenset()) if right else self.entries
+                ) and entry in after_seed.get(seed.text[-1], ()):
                     pairs.append(seed.text + entry)
-                if entry in (self._after.get(left or "", frozenset()) if left else self.entries) and seed.text in after_seed.get(entry[-1], ()):
+                if entry in (
+                    self._after.get(left or "", frozenset()) if left else self.entries
+                ) and seed.text in after_seed.get(entry[-1], ()):
                     pairs.append(entry + seed.text)
                 pair_texts.extend(t for t in pairs if t not in seen)
                 seen.update(pairs)
-        for text, f in lm.forward_gains(line.scores, j, pair_texts, FORWARD_FLOOR, FIRST_TOKEN_FLOOR):
-            scored.append(Scored(text, f, lm.backward_gain(line.scores, j, text), pair=True))
+        compounds = set(self.compounds)
+        for s in scored:
+            s.pair = s.text in compounds
+        for pair in self._both_ways(line.scores, j, pair_texts):
+            pair.pair = True
+            scored.append(pair)
         scored.sort(key=lambda s: s.gain, reverse=True)
         return SiteResult(site, scored[:KEEP])
+
+    def _both_ways(self, scores: LineScores, j: int, texts: Iterable[str]) -> list[Scored]:
+        """Candidates that pass the cheap floor from either side, with both exact gains.
+
+        A deletion can look wrong from one side only (the character after it is rare after
+        the restored string, or the one before it rare before it), so neither direction
+        alone may veto a candidate.
+        """
+        texts = list(texts)
+        lm = self.lm
+        fwd = dict(lm.forward_gains(scores, j, texts, FORWARD_FLOOR, FIRST_TOKEN_FLOOR))
+        rest = [t for t in texts if t not in fwd]
+        bwd = dict(lm.backward_gains(scores, j, rest, RESCUE_FLOOR, RESCUE_FIRST_TOKEN_FLOOR, RESCUE_CHAR_FLOOR))
+        out = []
+        for text in texts:
+            f, b = fwd.get(text), bwd.get(text)
+            if f is None and b is None:
+                continue
+            if f is None:
+                f = lm.forward_gain(scores, j, text)
+            if b is None:
+                b = lm.backward_gain(scores, j, text)
+            out.append(Scored(text, f, b))
+        return out
 
     def featurise(self, results: Sequence[SiteResult], document: str) -> None:
         """Fill features and confidences; needs all sites of a document (for neighbours)."""
@@ -149,7 +201,11 @@ class Suggester:
             key_line, j = r.site.line.start, r.site.junction
             neighbours = [best_at.get((key_line, j + d), float("-inf")) for d in (-1, 1)]
             rival_best = max(neighbours)
-            signature_strings = {h.phrase.filter_string for h in r.site.signatures}
+            signature: dict[str, float] = {}
+            for h in r.site.signatures:
+                key = h.phrase.filter_string
+                signature[key] = max(signature.get(key, 0.0), h.phrase.strength)
+            positive = sum(1 for s in r.scored if s.gain > 0)
             top = r.scored[0].gain
             second = r.scored[1].gain if len(r.scored) > 1 else -5.0
             for rank, s in enumerate(r.scored):
@@ -164,7 +220,9 @@ class Suggester:
                     float(len(s.text)),
                     1.0 if s.pair else 0.0,
                     1.0 if s.text in document else 0.0,
-                    1.0 if s.text in signature_strings else 0.0,
+                    signature.get(s.text, 0.0),
+                    float(min(positive - (1 if s.gain > 0 else 0), 10)),
+                    self._list_size,
                 ]
                 s.confidence = self.decision.confidence(s.features)
             r.scored.sort(key=lambda s: s.confidence, reverse=True)

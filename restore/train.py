@@ -22,7 +22,9 @@ from .lm import check_training_sources, is_heldout
 
 
 def heldout_documents(sources: Sequence[Path], limit: int, seed: int = 13) -> list[str]:
-    docs = [text for path in check_training_sources(sources) for doc_id, text in iter_documents(path) if is_heldout(doc_id)]
+    docs = [
+        text for path in check_training_sources(sources) for doc_id, text in iter_documents(path) if is_heldout(doc_id)
+    ]
     random.Random(seed).shuffle(docs)
     return docs[:limit]
 

@@ -1,0 +1,107 @@
+"""End-to-end behaviour of the engine on the fixtures (accuracy is measured in bench/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from restore.document import remove_insertions
+from restore.simulate import damage
+
+from .conftest import FIXTURES, SEED, read_jsonl
+
+SYNTHETIC = read_jsonl(FIXTURES / "synthetic" / "cases.jsonl")
+KNOWN_FAILURES = read_jsonl(FIXTURES / "known-failures" / "fluent.jsonl")
+NEGATIVE = [line for line in (FIXTURES / "negative" / "clean.txt").read_text(encoding="utf-8").splitlines() if line]
+
+
+def restored(restorer, case):
+    damaged, gold = damage(case["original"], case["entries"])
+    assert [g.text for g in gold] == case["expect"], "fixture does not damage the way it says"
+    return restorer.fix(damaged, 0.9), gold
+
+
+@pytest.mark.parametrize("case", SYNTHETIC, ids=[c["original"][:8] for c in SYNTHETIC])
+def test_synthetic_damage_is_restored_exactly(restorer, case):
+    restoration, gold = restored(restorer, case)
+    assert {(i.offset, i.text) for i in restoration.insertions} == {(g.offset, g.text) for g in gold}
+    assert restoration.text == case["original"]
+
+
+@pytest.mark.parametrize("case", KNOWN_FAILURES, ids=[c["original"][:8] for c in KNOWN_FAILURES])
+@pytest.mark.xfail(strict=True, reason="deletions that leave fluent text; see fixtures/known-failures")
+def test_known_failures_still_fail(restorer, case):
+    restoration, _ = restored(restorer, case)
+    assert restoration.text == case["original"]
+
+
+@pytest.mark.parametrize("line", NEGATIVE)
+def test_clean_text_is_left_alone(restorer, line):
+    assert restorer.fix(line).insertions == ()
+
+
+def test_the_seed_page_keeps_every_source_character(restorer):
+    text = SEED.read_text(encoding="utf-8")
+    restoration = restorer.fix(text, 0.5)
+    assert restoration.insertions, "expected some restorations on the damaged seed"
+    assert remove_insertions(restoration.text, restoration.restored_offsets()) == text
+    assert restoration.text.count("\n") == text.count("\n")
+
+
+def test_seed_gold_anchors_still_match_the_page():
+    text = SEED.read_text(encoding="utf-8")
+    header, *gold = read_jsonl(FIXTURES / "in-the-wild" / "chengdu-seed.gold.jsonl")
+    for g in gold:
+        assert text[g["offset"] - len(g["before"]) : g["offset"]] == g["before"]
+        assert text[g["offset"] : g["offset"] + len(g["after"])] == g["after"]
+        assert g["offset"] < header["region_end"]
+
+
+def test_seed_gold_gaps_are_mostly_restored(restorer):
+    text = SEED.read_text(encoding="utf-8")
+    _, *gold = read_jsonl(FIXTURES / "in-the-wild" / "chengdu-seed.gold.jsonl")
+    applied = {(i.offset, i.text) for i in restorer.fix(text, 0.9).insertions}
+    wanted = {(g["offset"], g["text"]) for g in gold if g["text"] and not g["uncertain"]}
+    assert len(applied & wanted) >= len(wanted) // 2
+
+
+def test_every_candidate_explains_itself(restorer):
+    gaps = restorer.scan("深度融入一带一建设。")
+    best = next(g for g in gaps if g.kind == "deletion").best
+    assert best is not None and best.text == "路"
+    kinds = {e.kind for e in best.evidence}
+    assert {"lexicon", "lm"} <= kinds
+    assert 0.0 <= best.confidence <= 1.0
+
+
+def test_explicit_masks_are_reported_but_never_overwritten(restorer):
+    text = "坚持□□发展理念，推进XX改革。"
+    gaps = [g for g in restorer.scan(text) if g.kind == "mask"]
+    assert [(g.span) for g in gaps] == [(2, 4), (11, 13)]
+    assert all(i.offset not in (2, 11) for i in restorer.fix(text).insertions)
+
+
+def test_a_user_lexicon_adds_candidates(tmp_path):
+    from restore import Restorer
+
+    path = tmp_path / "site.txt"
+    path.write_text("西藏\n", encoding="utf-8")
+    damaged, _ = damage("西藏自治区成立六十周年庆祝大会在拉萨举行。", ["西藏"])
+    plain = {c.text for g in Restorer().scan(damaged) for c in g.candidates}
+    extended = Restorer(lexicons=[path])
+    fixed = extended.fix(damaged, 0.5)
+    assert "西藏" not in plain
+    assert [i.text for i in fixed.insertions] == ["西藏"]
+
+
+def test_a_very_long_single_line_is_scored_in_pieces(restorer):
+    text = "持续优化营商，加快建设一带一。" * 400
+    restoration = restorer.fix(text)
+    assert remove_insertions(restoration.text, restoration.restored_offsets()) == text
+
+
+def test_adjacent_gaps_are_restored_together_even_across_spaces(restorer):
+    # 习总 hides two deletions that only make sense together; spaces sit between tokens.
+    text = "我们 坚定以习总 重要讲话为指导。\n  在机场、铁、公 等口岸设置防控站。"
+    fixed = restorer.fix(text, 0.5).text
+    assert "习近平总书记" in fixed
+    assert "铁路、公路" in fixed
