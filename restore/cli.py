@@ -62,6 +62,21 @@ def make_restorer(model_dir: Path | None, lexicons: Sequence[str], replace_lexic
         raise Failure(str(exc)) from None
 
 
+def progress(items: Sequence[Any] | Any, description: str, total: int | None = None) -> Any:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(
+        items,
+        description=description,
+        total=total,
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+
+
 def load_inputs(files: Sequence[str], encoding: str | None, max_bytes: int) -> list[SourceDocument]:
     if not files:
         raise Failure("no input files given")
@@ -170,7 +185,7 @@ def scan(
     """Report where text was dropped, with ranked candidates and their evidence."""
     docs = load_inputs(files, encoding, max_bytes)
     restorer = make_restorer(model_dir, lexicons, replace_lexicon)
-    for doc in docs:
+    for doc in progress(docs, "scanning") if len(docs) > 1 else docs:
         gaps = restorer.scan(doc.text, report=report_confidence)
         if fmt == "jsonl":
             for gap in gaps:
@@ -247,7 +262,7 @@ def fix(
         raise Failure(f"{output}: several inputs need -o to name a directory")
     restorer = make_restorer(model_dir, lexicons, replace_lexicon)
     records: list[dict[str, object]] = []
-    for doc in docs:
+    for doc in progress(docs, "restoring") if len(docs) > 1 else docs:
         restoration = restorer.fix(doc.text, min_confidence)
         records.extend(change_records(doc.name, restoration, restorer.version))
         restored = restoration.text
@@ -321,9 +336,11 @@ def eval_command(
             yield text
 
     try:
-        report = evaluate(restorer, documents(), entries)
+        report = evaluate(restorer, progress(documents(), "evaluating", total=limit or None), entries)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Failure(f"{clean}: cannot read clean text: {exc}") from None
+    if report.gold_gaps == 0:
+        raise Failure(f"{clean}: the filter list deletes nothing from this text, so there is nothing to measure")
     thresholds = [report.metrics(t) for t in sorted(report.by_threshold)]
     summary = {
         "documents": report.documents,

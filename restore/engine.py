@@ -32,6 +32,8 @@ UNKNOWN_SURPRISAL = 9.0
 
 # First-pass suggestions at or above this are put in place for the second pass.
 PROVISIONAL = 0.5
+# ... and those at or above this are not re-judged there.
+SETTLED = 0.98
 
 
 class _Staged:
@@ -149,7 +151,10 @@ class Restorer:
             if origin is not None:
                 _promote(merged, origin, r)
         reach = 2 * self.lm.order
+        settled = {r.site.offset for r in results if r.scored and r.scored[0].confidence >= SETTLED}
         for offset in provisional:
+            if offset in settled:
+                continue  # already as sure as the second pass could make it
             others = {o: t for o, t in provisional.items() if o != offset and abs(o - offset) <= reach}
             if not others:
                 continue
