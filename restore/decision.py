@@ -30,6 +30,7 @@ FEATURES = (
     "signature",  # strength of a mined set phrase betrayed at this junction (0: none)
     "competitors",  # other candidates here whose gain is positive
     "list_size",  # log10 of the filter-list entries in play
+    "document_support",  # log(1 + other junctions in this document where the string wins clearly)
 )
 
 

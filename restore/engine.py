@@ -8,6 +8,7 @@ fixed = r.fix(text, min_confidence=0.9)   # a Restoration; fixed.text is the res
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,10 +126,11 @@ class Restorer:
         near: set[int] | None = None,
         radius: int | None = None,
         force: bool = False,
+        support: Counter[str] | None = None,
     ) -> list[SiteResult]:
         sites = detect_sites(text, self.lm, self.phrases, self.screen, near, radius, force)
         results = [self.suggester.score_site(site) for site in sites]
-        self.suggester.featurise(results, document)
+        self.suggester.featurise(results, document, support)
         return results
 
     def analyse(self, text: str) -> Analysis:
@@ -145,8 +147,9 @@ class Restorer:
         # (a) junctions around provisional insertions are re-examined with them in place,
         # and (b) each provisional insertion with another nearby is re-judged with only
         # its neighbours in place. Features still come from the original document.
+        support = self.suggester.support(results)
         staged = _Staged(text, provisional)
-        for r in self._pass(staged.text, text, near=staged.boundaries):
+        for r in self._pass(staged.text, text, near=staged.boundaries, support=support):
             origin = staged.origin(r.site.offset)
             if origin is not None:
                 _promote(merged, origin, r)
@@ -160,7 +163,7 @@ class Restorer:
                 continue
             staged = _Staged(text, others)
             target = staged.position(offset)
-            for r in self._pass(staged.text, text, near={target}, radius=0, force=True):
+            for r in self._pass(staged.text, text, near={target}, radius=0, force=True, support=support):
                 if r.site.offset == target:
                     _promote(merged, offset, r)
         return Analysis(text, [merged[k] for k in sorted(merged)])

@@ -9,6 +9,7 @@ leaves one gap. The decision model turns each candidate's evidence into a confid
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +19,9 @@ from .document import Candidate, Evidence
 from .lexicon import FilterList
 from .lm import CharLM, LineScores
 
+# A junction whose best candidate gains this much (log10, both directions) counts as
+# support for that string elsewhere in the document.
+SUPPORT_GAIN = 3.0
 # A candidate whose forward gain is below this is not worth a backward pass: at true
 # deletions both directions gain, and the forward pass is the cheaper filter.
 FORWARD_FLOOR = -1.0
@@ -193,8 +197,20 @@ class Suggester:
             out.append(Scored(text, f, b))
         return out
 
-    def featurise(self, results: Sequence[SiteResult], document: str) -> None:
-        """Fill features and confidences; needs all sites of a document (for neighbours)."""
+    def support(self, results: Sequence[SiteResult]) -> Counter[str]:
+        """How often each string clearly wins a junction of the document.
+
+        A filter deletes every occurrence of its strings, so where one gap is plainly
+        政府, weaker 政府 gaps in the same document are more believable.
+        """
+        return Counter(r.scored[0].text for r in results if r.scored and r.scored[0].gain >= SUPPORT_GAIN)
+
+    def featurise(self, results: Sequence[SiteResult], document: str, support: Counter[str] | None = None) -> None:
+        """Fill features and confidences; needs all sites of a document (for neighbours).
+
+        ``support`` comes from the first pass when only some junctions are re-judged."""
+        if support is None:
+            support = self.support(results)
         best_at: dict[tuple[int, int], float] = {}
         for r in results:
             best_at[(r.site.line.start, r.site.junction)] = r.best_gain
@@ -226,6 +242,7 @@ class Suggester:
                     signature.get(s.text, 0.0),
                     float(min(positive - (1 if s.gain > 0 else 0), 10)),
                     self._list_size,
+                    math.log1p(max(0, support[s.text] - (1 if rank == 0 and s.gain >= SUPPORT_GAIN else 0))),
                 ]
                 s.confidence = self.decision.confidence(s.features)
             r.scored.sort(key=lambda s: s.confidence, reverse=True)
@@ -245,5 +262,10 @@ class Suggester:
                     )
             if s.features and s.features[8]:
                 evidence.append(Evidence("document", "string occurs intact elsewhere in this document"))
+            if s.features and s.features[12] > 0:
+                others = round(math.expm1(s.features[12]))
+                evidence.append(
+                    Evidence("document", f"{others} other gap(s) in this document clearly take this string")
+                )
             out.append(Candidate(s.text, s.gain, s.confidence, tuple(evidence)))
         return tuple(out)

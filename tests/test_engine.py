@@ -105,3 +105,14 @@ def test_adjacent_gaps_are_restored_together_even_across_spaces(restorer):
     fixed = restorer.fix(text, 0.5).text
     assert "习近平总书记" in fixed
     assert "铁路、公路" in fixed
+
+
+def test_clear_gaps_elsewhere_in_the_document_support_a_weak_one(restorer):
+    weak = "全面完成省委省部署的各项任务。"
+    alone = next(g for g in restorer.scan(weak, report=0.0) if g.offset == 7).best
+    clear = "深化省委省和市委决策部署。市委市赓即安排，召开市常务会议。"
+    together = next(g for g in restorer.scan(clear + weak, report=0.0) if g.offset == len(clear) + 7).best
+    assert alone is not None and together is not None
+    assert alone.text == together.text == "政府"
+    assert together.confidence > alone.confidence
+    assert any("other gap" in e.detail for e in together.evidence)
