@@ -113,14 +113,13 @@ def detect_sites(
     near: set[int] | None = None,
     radius: int | None = None,
     force: bool = False,
-) -> list[Site]:
+) -> Iterator[Site]:
     """All junctions that deserve candidate scoring, in document order.
 
     With ``near``, only lines holding one of those offsets are scored, and only junctions
     within ``radius`` (default: the model order) of one of them are examined; ``force``
     examines those junctions however unsurprising they are (the second pass).
     """
-    sites: list[Site] = []
     hits_by_offset: dict[int, list[SignatureHit]] = {}
     for hit in phrases.signature_hits(text):
         hits_by_offset.setdefault(hit.junction, []).append(hit)
@@ -144,5 +143,4 @@ def detect_sites(
             s = junction_surprisal(line.scores, j)
             hits = hits_by_offset.get(line.junction_offset(j), [])
             if s >= screen or hits or (force and wanted is not None):
-                sites.append(Site(line, j, s, hits))
-    return sites
+                yield Site(line, j, s, hits)

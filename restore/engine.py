@@ -128,44 +128,59 @@ class Restorer:
         force: bool = False,
         support: Counter[str] | None = None,
     ) -> list[SiteResult]:
-        sites = detect_sites(text, self.lm, self.phrases, self.screen, near, radius, force)
-        results = [self.suggester.score_site(site) for site in sites]
+        results = []
+        previous = None
+        for site in detect_sites(text, self.lm, self.phrases, self.screen, near, radius, force):
+            if previous is not None and site.line is not previous:
+                previous.scores = None  # a line's kenlm states are not needed once it is scored
+            result = self.suggester.score_site(site)
+            # Keep only what can become a gap: memory then follows the damage, not the length.
+            if result.scored or site.surprisal >= UNKNOWN_SURPRISAL:
+                results.append(result)
+            previous = site.line
+        if previous is not None:
+            previous.scores = None
         self.suggester.featurise(results, document, support)
         return results
 
     def analyse(self, text: str) -> Analysis:
         results = self._pass(text, text)
         merged = {r.site.offset: r for r in results}
-        provisional = dict(
-            sorted(
-                (r.site.offset, r.scored[0].text) for r in results if r.scored and r.scored[0].confidence >= PROVISIONAL
-            )
-        )
-        if not provisional:
-            return Analysis(text, results)
         # Second pass. Adjacent deletions hide each other (习总 is 习⟦近平⟧总⟦书记⟧), so
         # (a) junctions around provisional insertions are re-examined with them in place,
         # and (b) each provisional insertion with another nearby is re-judged with only
-        # its neighbours in place. Features still come from the original document.
+        # its neighbours in place. Both work on the one line segment that holds the
+        # insertions, so the cost grows with the segment, not the document; features
+        # still come from the whole original document.
+        segments: dict[int, tuple[int, dict[int, str]]] = {}
+        for r in results:
+            if r.scored and r.scored[0].confidence >= PROVISIONAL:
+                line = r.site.line
+                end = line.positions[-1] + 1 if line.positions else line.start
+                segments.setdefault(line.start, (end, {}))[1][r.site.offset - line.start] = r.scored[0].text
+        if not segments:
+            return Analysis(text, results)
         support = self.suggester.support(results)
-        staged = _Staged(text, provisional)
-        for r in self._pass(staged.text, text, near=staged.boundaries, support=support):
-            origin = staged.origin(r.site.offset)
-            if origin is not None:
-                _promote(merged, origin, r)
-        reach = 2 * self.lm.order
         settled = {r.site.offset for r in results if r.scored and r.scored[0].confidence >= SETTLED}
-        for offset in provisional:
-            if offset in settled:
-                continue  # already as sure as the second pass could make it
-            others = {o: t for o, t in provisional.items() if o != offset and abs(o - offset) <= reach}
-            if not others:
-                continue
-            staged = _Staged(text, others)
-            target = staged.position(offset)
-            for r in self._pass(staged.text, text, near={target}, radius=0, force=True, support=support):
-                if r.site.offset == target:
-                    _promote(merged, offset, r)
+        reach = 2 * self.lm.order
+        for start, (end, provisional) in segments.items():
+            segment = text[start:end]
+            staged = _Staged(segment, provisional)
+            for r in self._pass(staged.text, text, near=staged.boundaries, support=support):
+                origin = staged.origin(r.site.offset)
+                if origin is not None:
+                    _promote(merged, start + origin, r)
+            for offset in provisional:
+                if start + offset in settled:
+                    continue  # already as sure as the second pass could make it
+                others = {o: t for o, t in provisional.items() if o != offset and abs(o - offset) <= reach}
+                if not others:
+                    continue
+                staged = _Staged(segment, others)
+                target = staged.position(offset)
+                for r in self._pass(staged.text, text, near={target}, radius=0, force=True, support=support):
+                    if r.site.offset == target:
+                        _promote(merged, start + offset, r)
         return Analysis(text, [merged[k] for k in sorted(merged)])
 
     def gaps(self, analysis: Analysis, report: float = REPORT_CONFIDENCE) -> list[Gap]:
