@@ -44,8 +44,6 @@ class Report:
     damage: int = 0
     missed: Counter[str] = field(default_factory=Counter)
     wrong: Counter[str] = field(default_factory=Counter)
-    clean_characters: int = 0
-    clean_insertions: dict[float, int] = field(default_factory=dict)
 
     def metrics(self, threshold: float) -> dict[str, float]:
         applied, at_gap, exact = self.by_threshold.get(threshold, [0, 0, 0])
@@ -86,13 +84,11 @@ def evaluate(
     documents: Iterable[str],
     entries: Sequence[str],
     thresholds: Sequence[float] = THRESHOLDS,
-    clean_documents: Iterable[str] = (),
 ) -> Report:
     """Damage each document with ``entries`` and score what ``restorer`` gives back."""
     report = Report()
     for t in thresholds:
         report.by_threshold[t] = [0, 0, 0]
-        report.clean_insertions[t] = 0
     for original in documents:
         damaged, gold = damage(original, entries)
         if not gold:
@@ -126,11 +122,6 @@ def evaluate(
                 for off, text in applied.items():
                     if off not in gold_at or gold_at[off].text != text:
                         report.wrong[text] += 1
-    for text in clean_documents:
-        report.clean_characters += len(text)
-        gaps = restorer.scan(text, report=min(thresholds))
-        for t in thresholds:
-            report.clean_insertions[t] += len(restoration_from_gaps(text, gaps, t).insertions)
     return report
 
 

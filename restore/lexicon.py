@@ -3,7 +3,6 @@ contain those strings, mined from the training corpus)."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -237,12 +236,3 @@ def build_phrase_dictionary(sources: Sequence[Path], strings: Iterable[str], min
     corpus_text = "\n".join(parts)
     wanted = [s for s in dict.fromkeys(strings) if corpus_text.count(s) >= min_count]
     return mine_phrases(corpus_text, wanted, min_count=min_count)
-
-
-def phrase_stats(path: Path) -> dict[str, int]:
-    d = PhraseDictionary.load(path)
-    return {"phrases": len(d), "strings": len({p.filter_string for p in d.phrases})}
-
-
-def dumps(flist: FilterList) -> str:
-    return json.dumps({"name": flist.name, "entries": list(flist.entries)}, ensure_ascii=False)
