@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -164,15 +165,10 @@ class CharLM:
 
     def insertion_gain(self, line: LineScores, junction: int, text: str) -> tuple[float, float]:
         """log10 gain of inserting ``text`` before token ``junction``, (forward, backward)."""
-        return (
-            _gain(self.forward, line.fwd_states, line.fwd, line.fwd_end, line.tokens, junction, text, 1),
-            _gain(self.backward, line.bwd_states, line.bwd, line.bwd_end, line.tokens, junction, text, -1),
-        )
+        return self.forward_gain(line, junction, text), self.backward_gain(line, junction, text)
 
-    def forward_gain(self, line: LineScores, junction: int, text: str, floor: float | None = None) -> float:
-        return _gain(
-            self.forward, line.fwd_states, line.fwd, line.fwd_end, line.tokens, junction, text, 1, floor, line.fwd_cost
-        )
+    def forward_gain(self, line: LineScores, junction: int, text: str) -> float:
+        return _batch_gains(self.forward, line, junction, (text,), -math.inf, None, 1)[0][1]
 
     def forward_gains(
         self,
@@ -185,8 +181,10 @@ class CharLM:
     ) -> list[tuple[str, float]]:
         """Forward gains of many insertions at one junction; those below ``floor`` dropped.
 
-        The same walk as ``_gain``, with the junction's set-up done once: this is the inner
-        loop of the whole tool. ``first_floor`` also drops a candidate whose gain after the
+        Resumes from the stored state at the junction, scores the inserted characters, then
+        rescores following tokens only until the state matches the original walk again; the
+        junction's set-up is done once for all candidates (this is the inner loop of the
+        whole tool). ``first_floor`` also drops a candidate whose gain after the
         first original token is below it: a heuristic cut (on held-out train text it keeps
         99% of the deletions whose full gain is >= 1) that saves most of the walk.
         """
@@ -206,7 +204,7 @@ class CharLM:
         return _batch_gains(self.backward, line, junction, texts, floor, first_floor, -1, char_floor)
 
     def backward_gain(self, line: LineScores, junction: int, text: str) -> float:
-        return _gain(self.backward, line.bwd_states, line.bwd, line.bwd_end, line.tokens, junction, text, -1)
+        return _batch_gains(self.backward, line, junction, (text,), -math.inf, None, -1)[0][1]
 
     def prior(self, text: str) -> float:
         """log10 P(text) with no context: how common the string is in the training text."""
@@ -217,72 +215,6 @@ class CharLM:
         if not tokens:
             return 0.0
         return float(10.0 ** (-self.forward.score(" ".join(tokens)) / (len(tokens) + 1)))
-
-
-def _gain(
-    model: kenlm.Model,
-    states: Sequence[kenlm.State],
-    scores: Sequence[float],
-    end_score: float,
-    tokens: Sequence[str],
-    junction: int,
-    text: str,
-    direction: int,
-    floor: float | None = None,
-    cost: Sequence[float] | None = None,
-) -> float:
-    """Score change from inserting ``text`` at ``junction``, walking in ``direction``.
-
-    Resumes from the stored state at the junction, scores the inserted characters, then
-    rescores following tokens only until the state matches the original walk again.
-
-    With ``floor`` and ``cost`` (prefix sums of -score along the walk), the walk stops as
-    soon as even perfect predictions of the remaining tokens could not lift the gain to
-    ``floor``; the result is then some value below ``floor``.
-    """
-    n = len(tokens)
-    score = model.BaseScore
-    order = model.order
-    # BaseScore never writes its input state: resume from the stored walk, write scratch.
-    cur = states[junction]
-    s1, s2 = kenlm.State(), kenlm.State()
-    if direction > 0:
-        chars: Iterable[str] = text
-        positions: Sequence[int] = range(junction, min(n, junction + order - 1))
-        reaches_end = junction + order - 1 >= n
-    else:
-        chars = reversed(text)
-        positions = range(junction - 1, max(-1, junction - order), -1)
-        reaches_end = junction - order + 1 <= 0
-    # Upper bound on what the remaining original tokens can still give back.
-    headroom = 0.0
-    if floor is not None and cost is not None:
-        if direction > 0:
-            headroom = cost[min(n, junction + order - 1)] - cost[junction]
-        else:
-            headroom = cost[junction] - cost[max(0, junction - order + 1)]
-        if reaches_end:
-            headroom -= end_score
-    gain = 0.0
-    out = s1
-    for ch in chars:
-        gain += score(cur, ch, out)
-        if floor is not None and gain + headroom < floor:
-            return gain + headroom
-        cur, out = out, (s2 if out is s1 else s1)
-    for k in positions:
-        old = scores[k]
-        gain += score(cur, tokens[k], out) - old
-        if out == (states[k + 1] if direction > 0 else states[k]):
-            return gain
-        if floor is not None:
-            headroom += old
-            if gain + headroom < floor:
-                return gain + headroom
-        cur, out = out, (s2 if out is s1 else s1)
-    if not reaches_end:
-        return gain
-    return gain + score(cur, "</s>", out) - end_score
 
 
 def _batch_gains(
