@@ -56,9 +56,14 @@ def decode(data: bytes, name: str, encoding: str | None = None, max_bytes: int =
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        guess = _guess_encoding(data)
-        hint = f" (looks like {guess.upper().replace('_', '-')})" if guess else ""
-        how = f"; re-run with --encoding {guess}" if guess else ""
+        guesses = [g for g in (_guess_encoding(data),) if g]
+        # Short Chinese text is ambiguous between GBK and Big5; scraped mainland pages are
+        # far more often GBK, whose superset GB18030 is then named first.
+        if _decodes(data, "gb18030") and not any(g.lower().replace("_", "") == "gb18030" for g in guesses):
+            guesses.insert(0, "gb18030")
+        names = " or ".join(g.upper().replace("_", "-") for g in guesses)
+        hint = f" (looks like {names})" if guesses else ""
+        how = f"; re-run with --encoding {guesses[0]}" if guesses else ""
         raise InputError(f"{name}: not UTF-8 text{hint}{how}") from None
     if text.startswith("\ufeff"):
         # A BOM is kept as part of the original text: offsets count it, output keeps it.
@@ -66,6 +71,14 @@ def decode(data: bytes, name: str, encoding: str | None = None, max_bytes: int =
     if not text.strip():
         raise InputError(f"{name}: file has no text (only whitespace)")
     return SourceDocument(name, text, "utf-8")
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_document(name: str, encoding: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES) -> SourceDocument:

@@ -134,3 +134,10 @@ def test_eval_on_own_clean_text(tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["gold_gaps"] == 4 and report["damage"] == 0
+
+
+def test_a_short_gbk_file_is_named_gb18030(tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_bytes("营商环境".encode("gbk"))
+    line = one_line_error(run_cli("scan", str(path)))
+    assert "GB18030" in line and "--encoding gb18030" in line
