@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from .engine import DEFAULT_MIN_CONFIDENCE, REPORT_CONFIDENCE, Restorer
 from .inputs import MAX_DOCUMENT_BYTES, InputError, SourceDocument, read_document
 from .lexicon import LexiconError
 from .lm import ModelError
+from .outputs import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,18 +196,6 @@ def scan(
 # ---------------------------------------------------------------- fix
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def change_records(name: str, restoration: Restoration, versions: dict[str, str]) -> list[dict[str, object]]:
     records = []
     for ins in sorted(restoration.insertions, key=lambda i: i.offset):
@@ -270,17 +257,17 @@ def fix(
             if doc.name == "-" or doc.name == "<stdin>":
                 raise Failure("--in-place-copy needs file inputs, not stdin")
             src = Path(doc.name)
-            _write_atomic(src.with_name(src.stem + ".restored" + (src.suffix or ".txt")), restored)
+            write_atomic(src.with_name(src.stem + ".restored" + (src.suffix or ".txt")), restored)
         elif output is None or str(output) == "-":
             sys.stdout.write(restored)
             sys.stdout.flush()
         elif len(docs) > 1 or output.is_dir():
-            _write_atomic(output / Path(doc.name).name, restored)
+            write_atomic(output / Path(doc.name).name, restored)
         else:
-            _write_atomic(output, restored)
+            write_atomic(output, restored)
         click.echo(f"{doc.name}: {len(restoration.insertions)} restoration(s) applied", err=True)
     if changes is not None:
-        _write_atomic(changes, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        write_atomic(changes, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
 # ---------------------------------------------------------------- eval
@@ -464,6 +451,17 @@ def fit_decision_command(
     model = fit_decision(list(corpora), [Path(x) for x in lexicons], output or DEFAULT_PATH, docs_per_list)
     click.echo(json.dumps(model.meta, ensure_ascii=False), err=True)
     click.echo(f"fitted in {time.time() - started:.0f}s", err=True)
+
+
+def _register_review() -> None:
+    from .review.commands import diff_command, export_command, review
+
+    main.add_command(review)
+    main.add_command(export_command)
+    main.add_command(diff_command)
+
+
+_register_review()
 
 
 def run() -> None:

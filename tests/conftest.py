@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,83 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> 
     return subprocess.run(
         [sys.executable, "-m", "restore", *args], input=stdin, capture_output=True, cwd=cwd, timeout=300
     )
+
+
+# ---------------------------------------------------------------- review workspaces
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server URL: the one .ci/run started (RESTORE_TEST_POSTGRES), or a
+    throwaway cluster started here from Debian's binaries."""
+    import os
+    import shutil
+
+    url = os.environ.get("RESTORE_TEST_POSTGRES")
+    if url:
+        yield url
+        return
+    bindir = _postgres_bin()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs PostgreSQL; .ci/run installs and starts it")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    import tempfile
+
+    # Not under pytest's private temp dir: the server runs as the postgres user.
+    run = Path(tempfile.mkdtemp(prefix="restore-test-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(run, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = "54331"
+    subprocess.run(
+        [*as_user, str(bindir / "initdb"), "-D", str(run / "data"), "-U", "postgres", "-A", "trust"],
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-k {run} -c listen_addresses='' -p {port}"
+    subprocess.run(
+        [*as_user, str(bindir / "pg_ctl"), "-D", str(run / "data"), "-o", opts, "-w", "-l", str(run / "log"), "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@/postgres?host={run}&port={port}"
+    finally:
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(run / "data"), "-m", "immediate", "stop"], capture_output=True
+        )
+        shutil.rmtree(run, ignore_errors=True)
+
+
+_db_counter = [0]
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the test server for one test."""
+    import psycopg
+
+    _db_counter[0] += 1
+    name = f"restore_test_{os.getpid()}_{_db_counter[0]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    from sqlalchemy.engine import make_url
+
+    yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workspace_url(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "restore.db")
+    return request.getfixturevalue("postgres_url")

@@ -1,0 +1,279 @@
+"""Export a workspace as a clean corpus: plain text, JSONL with standoff edits, or TEI P5.
+
+Only decisions in force are applied (accept and edit insert text; unknown marks a gap),
+and every format keeps the original recoverable: JSONL carries it and the edit offsets,
+TEI keeps every original character in the body with restorations in ``<supplied>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree import ElementTree
+
+from .. import __version__
+from ..document import Insertion, Restoration
+from ..outputs import write_atomic
+from .store import DecisionRecord, DocumentRecord, Store
+
+Format = Literal["txt", "jsonl", "tei"]
+FORMATS: tuple[str, ...] = ("txt", "jsonl", "tei")
+TEI_NS = "http://www.tei-c.org/ns/1.0"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+@dataclass(frozen=True)
+class ExportedDocument:
+    document: DocumentRecord
+    restoration: Restoration
+    applied: tuple[DecisionRecord, ...]  # accept/edit decisions, in text order
+    unknown: tuple[DecisionRecord, ...]  # gaps a reviewer marked as missing text of unknown content
+
+
+def restored_document(store: Store, doc_id: int) -> ExportedDocument:
+    doc = store.document(doc_id)
+    decided = store.decisions_of(doc_id, ("accept", "edit", "unknown"))
+    applied = tuple(d for d in decided if d.action in ("accept", "edit") and d.text)
+    unknown = tuple(d for d in decided if d.action == "unknown")
+    insertions = tuple(
+        Insertion(d.offset, d.text or "", d.confidence or 0.0, d.evidence, source=f"{d.action}:{d.reviewer}")
+        for d in applied
+    )
+    return ExportedDocument(doc, Restoration(doc.text, insertions), applied, unknown)
+
+
+def cert(confidence: float | None) -> str:
+    if confidence is None or confidence >= 0.9:
+        return "high"
+    return "medium" if confidence >= 0.6 else "low"
+
+
+def file_stem(key: str) -> str:
+    """A safe, flat file name for a document key (keys may be paths or arbitrary ids)."""
+    stem = key
+    for suffix in (".txt", ".text", ".md"):
+        stem = stem.removesuffix(suffix)
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", stem).strip(". ") or "document"
+    return stem[:200]
+
+
+# ---------------------------------------------------------------- JSONL
+
+
+def jsonl_record(exported: ExportedDocument) -> dict[str, Any]:
+    doc = exported.document
+    return {
+        "id": doc.key,
+        "document_id": doc.id,
+        "source": doc.source,
+        "content_hash": doc.content_hash,
+        "original": doc.text,
+        "restored": exported.restoration.text,
+        "edits": [
+            {
+                "offset": d.offset,
+                "text": d.text,
+                "decision": d.action,
+                "reviewer": d.reviewer,
+                "time": d.decided_at.isoformat(),
+                "confidence": None if d.confidence is None else round(d.confidence, 4),
+                "evidence": [e.to_dict() for e in d.evidence],
+                "model_version": d.model_version,
+                "lexicon_version": d.lexicon_version,
+            }
+            for d in exported.applied
+        ],
+        "unknown_gaps": [
+            {"offset": d.offset, "reviewer": d.reviewer, "time": d.decided_at.isoformat()} for d in exported.unknown
+        ],
+    }
+
+
+# ---------------------------------------------------------------- TEI P5
+
+
+def _xml_char(c: str) -> str:
+    o = ord(c)
+    if c == "&":
+        return "&amp;"
+    if c == "<":
+        return "&lt;"
+    if c == ">":
+        return "&gt;"
+    if c == "\r":
+        return "&#13;"  # a literal CR would be normalised away by every XML parser
+    if c in "\t\n" or 0x20 <= o <= 0xD7FF or 0xE000 <= o <= 0xFFFD or o >= 0x10000:
+        return c
+    # Not representable in XML 1.0 at all: kept as a TEI glyph reference so it round-trips.
+    return f'<g type="codepoint" n="U+{o:04X}"/>'
+
+
+def _xml_text(s: str) -> str:
+    return "".join(_xml_char(c) for c in s)
+
+
+def _attr(s: str) -> str:
+    return _xml_text(s).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+def _xml_id(reviewer: str) -> str:
+    return "reviewer-" + (re.sub(r"[^A-Za-z0-9_.-]", "_", reviewer) or "anonymous")
+
+
+def tei_document(exported: ExportedDocument, exported_at: datetime | None = None) -> str:
+    doc = exported.document
+    when = (exported_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    reviewers = sorted({d.reviewer for d in exported.applied + exported.unknown})
+    models = sorted({d.model_version for d in exported.applied if d.model_version})
+    lexicons = sorted({d.lexicon_version for d in exported.applied if d.lexicon_version})
+    title = str(doc.source.get("title") or doc.key)
+    source_bits = [f"{k}: {v}" for k, v in sorted(doc.source.items()) if k not in ("title",) and v not in (None, "")]
+    source_bits.append(f"sha256 of the original text: {doc.content_hash}")
+
+    head = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<TEI xmlns="{TEI_NS}">',
+        "  <teiHeader>",
+        "    <fileDesc>",
+        "      <titleStmt>",
+        f"        <title>{_xml_text(title)}</title>",
+    ]
+    for r in reviewers:
+        head += [
+            f'        <respStmt xml:id="{_attr(_xml_id(r))}">',
+            "          <resp>reviewed restorations of censored text</resp>",
+            f"          <name>{_xml_text(r)}</name>",
+            "        </respStmt>",
+        ]
+    head += [
+        "      </titleStmt>",
+        "      <publicationStmt>",
+        f"        <p>Exported by restore {__version__} on {when}. Restored text is in supplied elements; "
+        "all other text is the scraped original, unchanged.</p>",
+        "      </publicationStmt>",
+        "      <sourceDesc>",
+        f"        <p>{_xml_text(doc.key)}</p>",
+    ]
+    head += [f"        <p>{_xml_text(bit)}</p>" for bit in source_bits]
+    head += [
+        "      </sourceDesc>",
+        "    </fileDesc>",
+        "    <encodingDesc>",
+        "      <appInfo>",
+        f'        <application ident="restore" version="{_attr(__version__)}">',
+        "          <label>restore</label>",
+        f"          <desc>language model {_xml_text(', '.join(models) or 'n/a')}; "
+        f"filter lists {_xml_text(', '.join(lexicons) or 'n/a')}</desc>",
+        "        </application>",
+        "      </appInfo>",
+        "    </encodingDesc>",
+        "  </teiHeader>",
+        "  <text>",
+        "    <body>",
+    ]
+    marks: list[tuple[int, int, str]] = []
+    for i, d in enumerate(exported.applied):
+        resp = f"#{_xml_id(d.reviewer)}"
+        marks.append(
+            (
+                d.offset,
+                i,
+                f'<supplied reason="censored" cert="{cert(d.confidence)}" resp="{_attr(resp)}">'
+                f"{_xml_text(d.text or '')}</supplied>",
+            )
+        )
+    for j, d in enumerate(exported.unknown):
+        marks.append(
+            (d.offset, len(exported.applied) + j, f'<gap reason="omitted" resp="#{_attr(_xml_id(d.reviewer))}"/>')
+        )
+    marks.sort()
+    body: list[str] = []
+    last = 0
+    for offset, _, element in marks:
+        body.append(_xml_text(doc.text[last:offset]))
+        body.append(element)
+        last = offset
+    body.append(_xml_text(doc.text[last:]))
+    lines = head + ['      <p xml:space="preserve">' + "".join(body) + "</p>", "    </body>", "  </text>", "</TEI>", ""]
+    return "\n".join(lines)
+
+
+def tei_texts(xml: str) -> tuple[str, str]:
+    """(original, restored) read back from a TEI export: the round-trip check."""
+    root = ElementTree.fromstring(xml)
+    p = root.find(f"{{{TEI_NS}}}text/{{{TEI_NS}}}body/{{{TEI_NS}}}p")
+    if p is None:
+        raise ValueError("no body paragraph in TEI export")
+    original: list[str] = [p.text or ""]
+    restored: list[str] = [p.text or ""]
+    for child in p:
+        tag = child.tag.split("}")[-1]
+        if tag == "supplied":
+            restored.append(child.text or "")
+        elif tag == "g":
+            c = chr(int(str(child.get("n", "U+0")).removeprefix("U+"), 16))
+            original.append(c)
+            restored.append(c)
+        original.append(child.tail or "")
+        restored.append(child.tail or "")
+    return "".join(original), "".join(restored)
+
+
+# ---------------------------------------------------------------- writers
+
+
+def iter_exports(store: Store, doc_ids: Sequence[int] | None = None) -> Iterator[ExportedDocument]:
+    for doc_id in doc_ids if doc_ids is not None else store.document_ids():
+        yield restored_document(store, doc_id)
+
+
+def export(
+    store: Store,
+    outdir: Path | str,
+    fmt: str,
+    doc_ids: Sequence[int] | None = None,
+    on_doc: Callable[[ExportedDocument], None] | None = None,
+) -> list[Path]:
+    """Write the export; re-running it rewrites the same files from the decisions in force."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    used: set[str] = set()
+    if fmt == "jsonl":
+        path = out / "restored.jsonl"
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=".restored.jsonl.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                for exported in iter_exports(store, doc_ids):
+                    handle.write(json.dumps(jsonl_record(exported), ensure_ascii=False) + "\n")
+                    if on_doc:
+                        on_doc(exported)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return [path]
+    for exported in iter_exports(store, doc_ids):
+        stem = file_stem(exported.document.key)
+        if stem in used:
+            stem = f"{stem}~{exported.document.id}"
+        used.add(stem)
+        if fmt == "txt":
+            path = out / f"{stem}.txt"
+            write_atomic(path, exported.restoration.text)
+        else:
+            path = out / f"{stem}.xml"
+            write_atomic(path, tei_document(exported))
+        written.append(path)
+        if on_doc:
+            on_doc(exported)
+    return written

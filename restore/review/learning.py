@@ -1,0 +1,72 @@
+"""What reviewers teach a workspace: later suggestions move by it, and say so.
+
+The engine's confidence is a calibrated probability; feedback shifts it in log-odds, so
+one rejection in a context outweighs a modest confidence but never pins it to 0 or 1,
+and each shift is recorded as evidence next to the LM and lexicon evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ..document import Candidate, Evidence, Gap
+from .store import Feedback, context_at
+
+# Log-odds per decision on the same string in the same context (two characters each
+# side), and the cap. One such decision outweighs all but the surest engine verdicts.
+IN_CONTEXT = 4.0
+MAX_IN_CONTEXT = 8.0
+# Log-odds per doubling of how often reviewers accepted the string anywhere, and the cap.
+PROMOTE = 0.5
+MAX_PROMOTE = 2.0
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def adjust_candidate(text: str, offset: int, candidate: Candidate, feedback: Feedback) -> Candidate:
+    left, right = context_at(text, offset)
+    rejected = feedback.rejected.get((left, candidate.text, right), 0)
+    here = feedback.accepted_here.get((left, candidate.text, right), 0)
+    accepted = feedback.accepted.get(candidate.text, 0)
+    if not rejected and not accepted:
+        return candidate
+    shift = 0.0
+    notes = []
+    if accepted:
+        up = min(PROMOTE * math.log2(1 + accepted), MAX_PROMOTE)
+        notes.append(Evidence("workspace", f"accepted {accepted}x by reviewers in this workspace", up))
+        shift += up
+    if here:
+        up = min(IN_CONTEXT * here, MAX_IN_CONTEXT)
+        notes.append(Evidence("workspace", f"accepted {here}x by reviewers in this context {left}_{right}", up))
+        shift += up
+    if rejected:
+        down = min(IN_CONTEXT * rejected, MAX_IN_CONTEXT)
+        notes.append(Evidence("workspace", f"rejected {rejected}x by reviewers in this context {left}_{right}", -down))
+        shift -= down
+    confidence = _sigmoid(_logit(candidate.confidence) + shift)
+    return replace(candidate, confidence=confidence, evidence=candidate.evidence + tuple(notes))
+
+
+def apply_feedback(text: str, gaps: Sequence[Gap], feedback: Feedback) -> list[Gap]:
+    """Re-rank each gap's candidates by what reviewers accepted and rejected."""
+    if not feedback.accepted and not feedback.rejected:
+        return list(gaps)
+    out = []
+    for gap in gaps:
+        if not gap.candidates:
+            out.append(gap)
+            continue
+        moved = [adjust_candidate(text, gap.offset, c, feedback) for c in gap.candidates]
+        moved.sort(key=lambda c: -c.confidence)
+        out.append(replace(gap, candidates=tuple(moved)))
+    return out

@@ -1,0 +1,190 @@
+"""The review loop's logic, without a terminal: where the reviewer is, and what each key
+does to the workspace. Every decision is committed by the store before a method returns,
+and the position is saved after every move, so a killed session resumes where it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .store import Conflict, DocumentRecord, GapRecord, Store, WorkspaceError
+
+CONTEXT = 40
+
+
+@dataclass(frozen=True)
+class GapView:
+    document: DocumentRecord
+    gap: GapRecord
+    document_position: tuple[int, int]  # (n, of)
+    gap_position: tuple[int, int]  # (n, of) among this document's gaps
+    remaining: int  # undecided gaps in the workspace
+    decided: int
+    left: str
+    right: str
+    masked: str  # the placeholder characters of a mask gap
+
+
+class ReviewSession:
+    def __init__(
+        self, store: Store, reviewer: str, statuses: tuple[str, ...] = ("open",), start_document: int | None = None
+    ):
+        self.store = store
+        self.reviewer = reviewer
+        self.statuses = statuses
+        self.gap: GapRecord | None = None
+        self.message = ""
+        self._doc: DocumentRecord | None = None
+        self._resume(start_document)
+
+    # ------------------------------------------------------------ position
+
+    def _resume(self, start_document: int | None) -> None:
+        if start_document is not None:
+            self._go(self.store.first_gap_from_document(start_document, self.statuses))
+            return
+        gap_id, _ = self.store.position(self.reviewer)
+        if gap_id is not None:
+            try:
+                gap = self.store.gap(gap_id)
+            except WorkspaceError:
+                gap = None
+            if gap is not None:
+                if gap.status in self.statuses:
+                    self._go(gap.id)
+                    return
+                self._go(self._after(gap))
+                return
+        self._go(self.store.next_gap(None, self.statuses))
+
+    def _after(self, gap: GapRecord) -> int | None:
+        found = self.store.next_gap((gap.document_id, gap.offset, gap.id), self.statuses)
+        if found is None:  # wrap round to what is still undecided earlier in the queue
+            found = self.store.next_gap(None, self.statuses)
+        return found
+
+    def _go(self, gap_id: int | None) -> None:
+        self.gap = self.store.gap(gap_id) if gap_id is not None else None
+        if self.gap is not None and (self._doc is None or self._doc.id != self.gap.document_id):
+            self._doc = self.store.document(self.gap.document_id)
+        self.store.set_position(
+            self.reviewer, gap_id, self.gap.document_id if self.gap else (self._doc.id if self._doc else None)
+        )
+
+    def _advance(self) -> None:
+        if self.gap is not None:
+            self._go(self._after(self.gap))
+
+    @property
+    def done(self) -> bool:
+        return self.gap is None
+
+    # ------------------------------------------------------------ decisions
+
+    def _decide(self, action: str, rank: int | None = None, typed: str | None = None) -> None:
+        if self.gap is None:
+            return
+        try:
+            self.store.decide(
+                self.gap.id, action, self.reviewer, expected_version=self.gap.version, candidate_rank=rank, typed=typed
+            )
+            label = {"accept": "accepted", "edit": "inserted", "reject": "rejected", "unknown": "marked unknown"}
+            what = typed if action == "edit" else (self._candidate_text(rank) if action == "accept" else "")
+            self.message = f"{label.get(action, 'skipped')} {what}".rstrip()
+        except Conflict:
+            self.message = "another reviewer decided this gap first; moved on"
+        self._advance()
+
+    def _candidate_text(self, rank: int | None) -> str:
+        if self.gap is None:
+            return ""
+        i = (rank or 1) - 1
+        return self.gap.candidates[i].text if 0 <= i < len(self.gap.candidates) else ""
+
+    def accept(self, rank: int = 1) -> None:
+        if self.gap is None:
+            return
+        if not 1 <= rank <= len(self.gap.candidates):
+            self.message = f"no candidate {rank} here"
+            return
+        self._decide("accept", rank=rank)
+
+    def reject(self) -> None:
+        self._decide("reject")
+
+    def edit(self, typed: str) -> None:
+        if not typed:
+            self.message = "nothing typed; gap left as it was"
+            return
+        self._decide("edit", typed=typed)
+
+    def mark_unknown(self) -> None:
+        self._decide("unknown")
+
+    def skip(self) -> None:
+        self._decide("skip")
+
+    def undo(self) -> None:
+        try:
+            undone = self.store.undo_last(self.reviewer)
+        except Conflict as exc:
+            self.message = str(exc)
+            return
+        if undone is None:
+            self.message = "nothing to undo"
+            return
+        self.message = f"undid {undone.action} {undone.text or ''}".rstrip()
+        self._go(undone.gap_id)
+
+    def accept_document(self, min_confidence: float) -> None:
+        """Accept every undecided suggestion in this document at or above the bar."""
+        if self.gap is None:
+            return
+        decided = 0
+        for gap_id, version in self.store.open_gaps_at_or_above(min_confidence, self.gap.document_id):
+            try:
+                self.store.decide(
+                    gap_id, "accept", self.reviewer, expected_version=version, candidate_rank=1, bulk=True
+                )
+                decided += 1
+            except Conflict:
+                continue
+        self.message = f"accepted {decided} suggestion(s) at or above {min_confidence:g} in this document"
+        current = self.store.gap(self.gap.id)
+        if current.status in self.statuses:
+            self.gap = current
+        else:
+            self._go(self._after(current))
+
+    def next_document(self) -> None:
+        if self.gap is None:
+            return
+        found = self.store.first_gap_from_document(self.gap.document_id + 1, self.statuses)
+        if found is None:
+            self.message = "no later document has undecided gaps"
+            return
+        self._go(found)
+
+    # ------------------------------------------------------------ what the screen shows
+
+    def view(self) -> GapView | None:
+        if self.gap is None or self._doc is None:
+            return None
+        gap, doc = self.gap, self._doc
+        text = doc.text
+        masked = text[gap.span[0] : gap.span[1]] if gap.span else ""
+        right_from = gap.span[1] if gap.span else gap.offset
+        ids = self.store.gap_ids_of(doc.id)
+        counts = self.store.status_counts()
+        remaining = sum(counts.get(s, 0) for s in self.statuses)
+        decided = sum(v for k, v in counts.items() if k not in ("open", "stale", "documents"))
+        return GapView(
+            document=doc,
+            gap=gap,
+            document_position=self.store.queue_position(doc.id),
+            gap_position=(ids.index(gap.id) + 1 if gap.id in ids else 0, len(ids)),
+            remaining=remaining,
+            decided=decided,
+            left=text[max(0, gap.offset - CONTEXT) : gap.offset],
+            right=text[right_from : right_from + CONTEXT],
+            masked=masked,
+        )

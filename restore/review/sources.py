@@ -1,0 +1,127 @@
+"""What `restore review import` accepts: text files, directories of them, and JSONL
+collections. Each unusable file or line becomes one problem message; the rest goes on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..corpus import is_jsonl, open_text
+from ..inputs import MAX_DOCUMENT_BYTES, InputError, read_document
+
+TEXT_SUFFIXES = (".txt", ".text", ".md")
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    key: str  # the document's name in the workspace (relative path, or the JSONL id)
+    text: str
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    where: str
+    message: str
+
+
+def _collection_files(root: Path) -> list[Path]:
+    found = []
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.name.startswith(".") and (p.suffix in TEXT_SUFFIXES or is_jsonl(p)):
+            found.append(p)
+    return found
+
+
+def _jsonl_items(
+    path: Path, label: str, text_field: str, id_field: str, max_bytes: int
+) -> Iterator[SourceItem | SourceProblem]:
+    try:
+        handle = open_text(path)
+    except OSError as exc:
+        yield SourceProblem(label, f"cannot read: {exc.strerror or exc}")
+        return
+    with handle:
+        lineno = 0
+        while True:
+            lineno += 1
+            try:
+                line = handle.readline(max_bytes + 1)
+            except UnicodeDecodeError:
+                yield SourceProblem(f"{label}:{lineno}", "not UTF-8 text; the rest of this file was not imported")
+                return
+            except (OSError, EOFError, ValueError) as exc:
+                yield SourceProblem(f"{label}:{lineno}", f"cannot read: {exc}")
+                return
+            if not line:
+                return
+            if len(line) > max_bytes:
+                yield SourceProblem(f"{label}:{lineno}", "line is longer than --max-bytes; the rest was not imported")
+                return
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield SourceProblem(f"{label}:{lineno}", f"not JSON ({exc.msg})")
+                continue
+            if not isinstance(record, dict):
+                yield SourceProblem(f"{label}:{lineno}", "not a JSON object")
+                continue
+            body = record.get(text_field)
+            if not isinstance(body, str) or not body.strip():
+                yield SourceProblem(f"{label}:{lineno}", f"no text in field {text_field!r}")
+                continue
+            ident = record.get(id_field)
+            key = str(ident) if ident not in (None, "") else f"{label}:{lineno}"
+            meta = {k: v for k, v in record.items() if k != text_field}
+            meta.update({"file": label, "line": lineno})
+            yield SourceItem(key, body, meta)
+
+
+def iter_sources(
+    paths: Sequence[str],
+    text_field: str = "text",
+    id_field: str = "id",
+    encoding: str | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> Iterator[SourceItem | SourceProblem]:
+    """Documents in the order given; directories are walked in sorted order."""
+    for name in paths:
+        path = Path(name)
+        if name != "-" and not path.exists():
+            yield SourceProblem(name, "no such file or directory")
+            continue
+        if path.is_dir():
+            files = _collection_files(path)
+            if not files:
+                yield SourceProblem(name, "directory holds no .txt or .jsonl files")
+            for f in files:
+                label = str(f)
+                rel = f.relative_to(path).as_posix()
+                yield from _one_file(f, label, rel, text_field, id_field, encoding, max_bytes)
+        else:
+            yield from _one_file(path, name, path.name, text_field, id_field, encoding, max_bytes)
+
+
+def _one_file(
+    path: Path,
+    label: str,
+    key: str,
+    text_field: str,
+    id_field: str,
+    encoding: str | None,
+    max_bytes: int,
+) -> Iterator[SourceItem | SourceProblem]:
+    if label != "-" and is_jsonl(path):
+        yield from _jsonl_items(path, label, text_field, id_field, max_bytes)
+        return
+    try:
+        doc = read_document(label, encoding, max_bytes)
+    except InputError as exc:
+        yield SourceProblem(label, str(exc).removeprefix(f"{label}: "))
+        return
+    yield SourceItem(key if label != "-" else "stdin", doc.text, {"file": label, "encoding": doc.encoding})

@@ -1,0 +1,1033 @@
+"""The review workspace: documents, the engine's suggestions, reviewers' decisions and an
+append-only audit log, in SQLite (the zero-set-up default) or PostgreSQL.
+
+Two rules shape the schema. A document's original text is written once and never
+updated. A gap is decided with optimistic concurrency: a decision names the gap
+``version`` it saw, and the update that records it only matches while that version is
+current, so two reviewers racing on one gap cannot both apply it, and neither loses the
+other's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
+
+from ..document import Candidate, Evidence, Gap, GapKind
+
+SCHEMA_VERSION = 2
+DEFAULT_WORKSPACE = "restore.db"
+
+Action = Literal["accept", "reject", "edit", "unknown", "skip"]
+ACTIONS: tuple[str, ...] = ("accept", "reject", "edit", "unknown", "skip")
+# Gap status is "open" until decided, then the action's past tense; "stale" marks an open
+# gap that a later suggestion run no longer finds (kept, because decisions may cite it).
+STATUS_OF = {"accept": "accepted", "reject": "rejected", "edit": "edited", "unknown": "unknown", "skip": "skipped"}
+DECIDABLE = ("open", "skipped")
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be used; the message is one line."""
+
+
+class Conflict(WorkspaceError):
+    """Someone else decided this gap first."""
+
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(512), nullable=False, unique=True),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("source", Text, nullable=False),  # JSON: path, line, title, date, encoding ...
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "suggestion_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("model_version", String(256), nullable=False),
+    Column("lexicon_version", String(256), nullable=False),
+    Column("settings", Text, nullable=False),
+)
+
+gaps = Table(
+    "gaps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+    Column("offset", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("span_start", Integer),
+    Column("span_end", Integer),
+    Column("run_id", Integer, ForeignKey("suggestion_runs.id"), nullable=False),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("version", Integer, nullable=False, default=0),
+    Column("top_confidence", Float, nullable=False, default=0.0),
+    UniqueConstraint("document_id", "offset", "kind", name="uq_gap_site"),
+    Index("ix_gaps_queue", "status", "document_id", "offset"),
+    Index("ix_gaps_document", "document_id", "offset"),
+)
+
+candidates = Table(
+    "candidates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("gap_id", Integer, ForeignKey("gaps.id"), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("suggestion_runs.id"), nullable=False),
+    Index("ix_candidates_gap", "gap_id", "rank"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("gap_id", Integer, ForeignKey("gaps.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("text", Text),  # what goes into the restored text (accept/edit), else NULL
+    Column("candidate_rank", Integer),
+    Column("confidence", Float),
+    Column("evidence", Text, nullable=False),
+    Column("reviewer", String(128), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("model_version", String(256), nullable=False),
+    Column("lexicon_version", String(256), nullable=False),
+    # The original text around the gap, so what reviewers teach can be matched elsewhere.
+    Column("left_context", String(16), nullable=False),
+    Column("right_context", String(16), nullable=False),
+    Column("undone_at", DateTime(timezone=True)),
+    Column("mode", String(8), nullable=False, default="single"),  # "single" or "bulk"
+    Index("ix_decisions_gap", "gap_id"),
+    Index("ix_decisions_reviewer", "reviewer", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reviewer", String(128), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("document_id", Integer),
+    Column("gap_id", Integer),
+    Column("detail", Text, nullable=False),
+)
+
+reviewer_state = Table(
+    "reviewer_state",
+    metadata,
+    Column("reviewer", String(128), primary_key=True),
+    Column("gap_id", Integer),
+    Column("document_id", Integer),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+workspace_lexicon = Table(
+    "workspace_lexicon",
+    metadata,
+    Column("string", String(64), primary_key=True),
+    Column("added_by", String(128), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+CONTEXT_CHARS = 2
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they were written in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def content_hash(text_: str) -> str:
+    return hashlib.sha256(text_.encode("utf-8")).hexdigest()
+
+
+def context_at(text_: str, offset: int) -> tuple[str, str]:
+    return text_[max(0, offset - CONTEXT_CHARS) : offset], text_[offset : offset + CONTEXT_CHARS]
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def _migrate_1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t.name != "workspace_lexicon"])
+
+
+def _migrate_2(conn: Connection) -> None:
+    """Typed-in strings become a workspace lexicon; the audit log refuses edits."""
+    metadata.create_all(conn, tables=[workspace_lexicon])
+    if conn.dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+                )
+            )
+    elif conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
+                "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        conn.execute(text("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log"))
+        conn.execute(
+            text(
+                "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+            )
+        )
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: int
+    key: str
+    text: str
+    source: dict[str, Any]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class GapRecord:
+    id: int
+    document_id: int
+    offset: int
+    kind: GapKind
+    span: tuple[int, int] | None
+    status: str
+    version: int
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    id: int
+    gap_id: int
+    document_id: int
+    offset: int
+    action: str
+    text: str | None
+    candidate_rank: int | None
+    confidence: float | None
+    evidence: tuple[Evidence, ...]
+    reviewer: str
+    decided_at: datetime
+    model_version: str
+    lexicon_version: str
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What reviewers have taught the workspace so far."""
+
+    accepted: dict[str, int]  # inserted string -> times accepted or typed
+    accepted_here: dict[tuple[str, str, str], int]  # (left, string, right) -> times accepted there
+    rejected: dict[tuple[str, str, str], int]  # (left, string, right) -> times rejected
+    typed: tuple[str, ...]  # strings reviewers typed by hand (the workspace lexicon)
+
+
+def _evidence_json(evidence: Sequence[Evidence]) -> str:
+    return json.dumps([e.to_dict() for e in evidence], ensure_ascii=False)
+
+
+def _evidence_from(raw: str) -> tuple[Evidence, ...]:
+    items = json.loads(raw) if raw else []
+    return tuple(Evidence(str(e["kind"]), str(e["detail"]), e.get("value")) for e in items)
+
+
+def database_url(db: str) -> str:
+    """A path means a SQLite file; anything with ``://`` is a SQLAlchemy URL."""
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser()}"
+    if db.startswith("postgresql://") or db.startswith("postgres://"):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
+    return db
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _is_read_only(path: Path) -> bool:
+    # Mode bits are honoured even for root, so `chmod a-w` freezes a workspace for everyone.
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK)
+
+
+class Store:
+    """One workspace. Every write method commits before it returns."""
+
+    def __init__(self, db: str = DEFAULT_WORKSPACE, create: bool = True):
+        self.url = database_url(db)
+        self.label = db
+        path = _sqlite_path(self.url)
+        self.read_only = False
+        if path is not None:
+            if path.is_dir():
+                raise WorkspaceError(f"{db}: is a directory, not a workspace file")
+            if not path.exists():
+                if not create:
+                    raise WorkspaceError(f"{db}: no such workspace (import documents first)")
+                if not path.parent.is_dir():
+                    raise WorkspaceError(f"{db}: directory {path.parent} does not exist")
+            self.read_only = path.exists() and _is_read_only(path)
+        self.engine = self._connect(path)
+        try:
+            self._prepare(create)
+        except (DatabaseError, OperationalError) as exc:
+            self.engine.dispose()
+            raise WorkspaceError(f"{db}: not a usable restore workspace ({_reason(exc)})") from None
+
+    def _connect(self, path: Path | None) -> Engine:
+        try:
+            if path is not None:
+                url = f"sqlite:///file:{path}?mode=ro&uri=true" if self.read_only else self.url
+                engine = create_engine(url, connect_args={"timeout": 30})
+                read_only = self.read_only
+
+                @event.listens_for(engine, "connect")
+                def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                    cur = dbapi_conn.cursor()
+                    if not read_only:
+                        cur.execute("PRAGMA journal_mode=WAL")
+                    cur.execute("PRAGMA foreign_keys=ON")
+                    cur.execute("PRAGMA busy_timeout=30000")
+                    cur.close()
+
+                return engine
+            return create_engine(self.url, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as exc:
+            raise WorkspaceError(f"{self.label}: cannot open workspace: {exc}") from None
+
+    def _prepare(self, create: bool) -> None:
+        try:
+            with self.engine.connect() as conn:
+                tables = set(self.engine.dialect.get_table_names(conn))
+        except OperationalError as exc:
+            raise WorkspaceError(f"{self.label}: cannot open workspace ({_reason(exc)})") from None
+        if "schema_info" not in tables:
+            if tables:
+                raise WorkspaceError(f"{self.label}: a database, but not a restore workspace")
+            if self.read_only or not create:
+                raise WorkspaceError(f"{self.label}: empty database, not a restore workspace")
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{self.label}: workspace schema {version} is newer than this restore understands "
+                f"({SCHEMA_VERSION}); upgrade restore"
+            )
+        if version < SCHEMA_VERSION:
+            if self.read_only:
+                raise WorkspaceError(f"{self.label}: read-only workspace needs a schema upgrade to {SCHEMA_VERSION}")
+            self.migrate()
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            if not self.engine.dialect.has_table(conn, "schema_info"):
+                return 0
+            value = conn.execute(select(schema_info.c.value).where(schema_info.c.key == "schema_version")).scalar()
+        return int(value or 0)
+
+    def migrate(self) -> None:
+        """Apply each pending migration in its own transaction."""
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two processes opening a new workspace at once must not both migrate it.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7262737)"))
+            metadata.create_all(conn, tables=[schema_info])
+            current = int(
+                conn.execute(select(schema_info.c.value).where(schema_info.c.key == "schema_version")).scalar() or 0
+            )
+            for version in sorted(MIGRATIONS):
+                if version <= current:
+                    continue
+                MIGRATIONS[version](conn)
+                if current == 0:
+                    conn.execute(insert(schema_info).values(key="schema_version", value=str(version)))
+                else:
+                    conn.execute(
+                        update(schema_info).where(schema_info.c.key == "schema_version").values(value=str(version))
+                    )
+                current = version
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        if self.read_only:
+            raise WorkspaceError(f"{self.label}: workspace is read-only; nothing was changed")
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            if "readonly" in str(exc).lower() or "read-only" in str(exc).lower():
+                raise WorkspaceError(f"{self.label}: workspace is read-only; nothing was changed") from None
+            raise WorkspaceError(f"{self.label}: {_reason(exc)}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (DatabaseError, OperationalError) as exc:
+            raise WorkspaceError(f"{self.label}: {_reason(exc)}") from None
+
+    def _audit(
+        self, conn: Connection, reviewer: str, event_: str, document_id: int | None, gap_id: int | None, **detail: Any
+    ) -> None:
+        conn.execute(
+            insert(audit_log).values(
+                at=_now(),
+                reviewer=reviewer,
+                event=event_,
+                document_id=document_id,
+                gap_id=gap_id,
+                detail=json.dumps(detail, ensure_ascii=False, default=str),
+            )
+        )
+
+    # ------------------------------------------------------------ documents and suggestions
+
+    def find_document_by_hash(self, digest: str) -> int | None:
+        with self._read() as conn:
+            return conn.execute(select(documents.c.id).where(documents.c.content_hash == digest)).scalar()
+
+    def add_document(
+        self,
+        key: str,
+        text_: str,
+        source: dict[str, Any],
+        found: Sequence[Gap],
+        versions: dict[str, str],
+        reviewer: str,
+    ) -> tuple[int, bool]:
+        """Store a document and its suggestions; returns (id, created). Idempotent on content."""
+        digest = content_hash(text_)
+        with self._write() as conn:
+            existing = conn.execute(select(documents.c.id).where(documents.c.content_hash == digest)).scalar()
+            if existing is not None:
+                return int(existing), False
+            unique_key = key
+            n = 1
+            while conn.execute(select(documents.c.id).where(documents.c.key == unique_key)).scalar() is not None:
+                n += 1
+                unique_key = f"{key}~{n}"
+            doc_id = conn.execute(
+                insert(documents)
+                .values(
+                    key=unique_key,
+                    content_hash=digest,
+                    text=text_,
+                    source=json.dumps(source, ensure_ascii=False),
+                    imported_at=_now(),
+                )
+                .returning(documents.c.id)
+            ).scalar_one()
+            run_id = self._new_run(conn, versions)
+            self._insert_gaps(conn, int(doc_id), run_id, found)
+            self._audit(conn, reviewer, "import", int(doc_id), None, key=unique_key, gaps=len(found), **versions)
+        return int(doc_id), True
+
+    def _new_run(self, conn: Connection, versions: dict[str, str]) -> int:
+        return int(
+            conn.execute(
+                insert(runs)
+                .values(
+                    started_at=_now(),
+                    model_version=versions.get("model", ""),
+                    lexicon_version=versions.get("lexicon", ""),
+                    settings=json.dumps(versions, ensure_ascii=False),
+                )
+                .returning(runs.c.id)
+            ).scalar_one()
+        )
+
+    def _insert_gaps(self, conn: Connection, doc_id: int, run_id: int, found: Sequence[Gap]) -> None:
+        for gap in found:
+            gap_id = conn.execute(
+                insert(gaps)
+                .values(
+                    document_id=doc_id,
+                    offset=gap.offset,
+                    kind=gap.kind,
+                    span_start=gap.span[0] if gap.span else None,
+                    span_end=gap.span[1] if gap.span else None,
+                    run_id=run_id,
+                    status="open",
+                    version=0,
+                    top_confidence=gap.best.confidence if gap.best else 0.0,
+                )
+                .returning(gaps.c.id)
+            ).scalar_one()
+            self._insert_candidates(conn, int(gap_id), run_id, gap.candidates)
+
+    @staticmethod
+    def _insert_candidates(conn: Connection, gap_id: int, run_id: int, found: Sequence[Candidate]) -> None:
+        if found:
+            conn.execute(
+                insert(candidates),
+                [
+                    {
+                        "gap_id": gap_id,
+                        "rank": rank,
+                        "text": c.text,
+                        "score": c.score,
+                        "confidence": c.confidence,
+                        "evidence": _evidence_json(c.evidence),
+                        "run_id": run_id,
+                    }
+                    for rank, c in enumerate(found, 1)
+                ],
+            )
+
+    def replace_suggestions(
+        self, doc_id: int, found: Sequence[Gap], versions: dict[str, str], reviewer: str
+    ) -> dict[str, int]:
+        """A new suggestion run for one document. Decided gaps and their decisions are kept
+        as they are; open gaps get the new candidates; open gaps the run no longer finds
+        become ``stale``."""
+        counts = {"updated": 0, "added": 0, "stale": 0, "kept": 0}
+        with self._write() as conn:
+            run_id = self._new_run(conn, versions)
+            rows = conn.execute(
+                select(gaps.c.id, gaps.c.offset, gaps.c.kind, gaps.c.status).where(gaps.c.document_id == doc_id)
+            ).all()
+            by_site = {(r.offset, r.kind): r for r in rows}
+            seen = set()
+            new = []
+            for gap in found:
+                row = by_site.get((gap.offset, gap.kind))
+                seen.add((gap.offset, gap.kind))
+                if row is None:
+                    new.append(gap)
+                elif row.status in ("open", "stale"):
+                    conn.execute(candidates.delete().where(candidates.c.gap_id == row.id))
+                    self._insert_candidates(conn, row.id, run_id, gap.candidates)
+                    conn.execute(
+                        update(gaps)
+                        .where(gaps.c.id == row.id)
+                        .values(
+                            status="open",
+                            run_id=run_id,
+                            version=gaps.c.version + 1,
+                            top_confidence=gap.best.confidence if gap.best else 0.0,
+                        )
+                    )
+                    counts["updated"] += 1
+                else:
+                    counts["kept"] += 1
+            for row in rows:
+                if (row.offset, row.kind) not in seen and row.status == "open":
+                    conn.execute(
+                        update(gaps).where(gaps.c.id == row.id).values(status="stale", version=gaps.c.version + 1)
+                    )
+                    counts["stale"] += 1
+            self._insert_gaps(conn, doc_id, run_id, new)
+            counts["added"] = len(new)
+            self._audit(conn, reviewer, "resuggest", doc_id, None, **counts, **versions)
+        return counts
+
+    def document_ids(self) -> list[int]:
+        with self._read() as conn:
+            return [int(x) for x in conn.execute(select(documents.c.id).order_by(documents.c.id)).scalars()]
+
+    def document(self, doc_id: int) -> DocumentRecord:
+        with self._read() as conn:
+            row = conn.execute(select(documents).where(documents.c.id == doc_id)).first()
+        if row is None:
+            raise WorkspaceError(f"no document with id {doc_id}")
+        return DocumentRecord(row.id, row.key, row.text, json.loads(row.source), row.content_hash)
+
+    def resolve_document(self, ref: str) -> int:
+        """A document by key, or by numeric id."""
+        with self._read() as conn:
+            found = conn.execute(select(documents.c.id).where(documents.c.key == ref)).scalar()
+            if found is None and ref.isdigit():
+                found = conn.execute(select(documents.c.id).where(documents.c.id == int(ref))).scalar()
+        if found is None:
+            raise WorkspaceError(f"no document {ref!r} in {self.label} (see `restore review status --by-document`)")
+        return int(found)
+
+    # ------------------------------------------------------------ gaps
+
+    def _gap_records(self, conn: Connection, rows: Sequence[Any]) -> list[GapRecord]:
+        ids = [r.id for r in rows]
+        found: dict[int, list[Candidate]] = {i: [] for i in ids}
+        if ids:
+            for c in conn.execute(
+                select(candidates).where(candidates.c.gap_id.in_(ids)).order_by(candidates.c.gap_id, candidates.c.rank)
+            ):
+                found[c.gap_id].append(Candidate(c.text, c.score, c.confidence, _evidence_from(c.evidence)))
+        return [
+            GapRecord(
+                r.id,
+                r.document_id,
+                r.offset,
+                r.kind,
+                (r.span_start, r.span_end) if r.span_start is not None else None,
+                r.status,
+                r.version,
+                tuple(found[r.id]),
+            )
+            for r in rows
+        ]
+
+    def gap(self, gap_id: int) -> GapRecord:
+        with self._read() as conn:
+            rows = conn.execute(select(gaps).where(gaps.c.id == gap_id)).all()
+            records = self._gap_records(conn, rows)
+        if not records:
+            raise WorkspaceError(f"no gap with id {gap_id}")
+        return records[0]
+
+    def gaps_of(self, doc_id: int, statuses: Sequence[str] | None = None) -> list[GapRecord]:
+        query = select(gaps).where(gaps.c.document_id == doc_id)
+        if statuses is not None:
+            query = query.where(gaps.c.status.in_(list(statuses)))
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(gaps.c.offset, gaps.c.id)).all()
+            return self._gap_records(conn, rows)
+
+    def gap_ids_of(self, doc_id: int) -> list[int]:
+        query = select(gaps.c.id).where(gaps.c.document_id == doc_id).order_by(gaps.c.offset, gaps.c.id)
+        with self._read() as conn:
+            return [int(x) for x in conn.execute(query).scalars()]
+
+    def next_gap(
+        self, after: tuple[int, int, int] | None, statuses: Sequence[str] = ("open",), same_document: bool = False
+    ) -> int | None:
+        """The first gap in queue order (document, offset, id) strictly after ``after``."""
+        query = select(gaps.c.id).where(gaps.c.status.in_(list(statuses)))
+        if after is not None:
+            d, o, i = after
+            if same_document:
+                query = query.where(gaps.c.document_id == d)
+            query = query.where(
+                or_(
+                    gaps.c.document_id > d,
+                    and_(gaps.c.document_id == d, gaps.c.offset > o),
+                    and_(gaps.c.document_id == d, gaps.c.offset == o, gaps.c.id > i),
+                )
+            )
+        query = query.order_by(gaps.c.document_id, gaps.c.offset, gaps.c.id).limit(1)
+        with self._read() as conn:
+            found = conn.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    def first_gap_from_document(self, doc_id: int, statuses: Sequence[str] = ("open",)) -> int | None:
+        query = (
+            select(gaps.c.id)
+            .where(gaps.c.status.in_(list(statuses)), gaps.c.document_id >= doc_id)
+            .order_by(gaps.c.document_id, gaps.c.offset, gaps.c.id)
+            .limit(1)
+        )
+        with self._read() as conn:
+            found = conn.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    # ------------------------------------------------------------ decisions
+
+    def decide(
+        self,
+        gap_id: int,
+        action: str,
+        reviewer: str,
+        expected_version: int | None = None,
+        candidate_rank: int | None = None,
+        typed: str | None = None,
+        bulk: bool = False,
+    ) -> DecisionRecord:
+        """Record one decision and commit it. Raises :class:`Conflict` if the gap changed
+        since ``expected_version`` or is already decided."""
+        if action not in ACTIONS:
+            raise WorkspaceError(f"unknown action {action!r}")
+        with self._write() as conn:
+            row = conn.execute(select(gaps).where(gaps.c.id == gap_id)).first()
+            if row is None:
+                raise WorkspaceError(f"no gap with id {gap_id}")
+            version = row.version if expected_version is None else expected_version
+            chosen: Candidate | None = None
+            insert_text: str | None = None
+            if action == "accept":
+                rank = candidate_rank or 1
+                c = conn.execute(
+                    select(candidates).where(candidates.c.gap_id == gap_id, candidates.c.rank == rank)
+                ).first()
+                if c is None:
+                    raise WorkspaceError(f"gap {gap_id} has no candidate {rank}")
+                chosen = Candidate(c.text, c.score, c.confidence, _evidence_from(c.evidence))
+                insert_text = c.text
+                candidate_rank = rank
+            elif action == "edit":
+                if not typed:
+                    raise WorkspaceError("an edit needs the text to insert")
+                insert_text = typed
+                candidate_rank = None
+            else:
+                candidate_rank = None
+            claimed = conn.execute(
+                update(gaps)
+                .where(gaps.c.id == gap_id, gaps.c.version == version, gaps.c.status.in_(DECIDABLE))
+                .values(status=STATUS_OF[action], version=version + 1)
+            ).rowcount
+            if claimed != 1:
+                raise Conflict(f"gap {gap_id} was already decided (status {row.status})")
+            doc_text = conn.execute(select(documents.c.text).where(documents.c.id == row.document_id)).scalar_one()
+            left, right = context_at(doc_text, row.offset)
+            run = conn.execute(select(runs).where(runs.c.id == row.run_id)).first()
+            evidence: tuple[Evidence, ...] = chosen.evidence if chosen else ()
+            if action == "edit":
+                evidence = (Evidence("reviewer", f"typed by {reviewer}"),)
+            now = _now()
+            values = {
+                "gap_id": gap_id,
+                "action": action,
+                "text": insert_text,
+                "candidate_rank": candidate_rank,
+                "confidence": chosen.confidence if chosen else (1.0 if action == "edit" else None),
+                "evidence": _evidence_json(evidence),
+                "reviewer": reviewer,
+                "decided_at": now,
+                "model_version": run.model_version if run else "",
+                "lexicon_version": run.lexicon_version if run else "",
+                "left_context": left,
+                "right_context": right,
+                "mode": "bulk" if bulk else "single",
+            }
+            decision_id = conn.execute(insert(decisions).values(**values).returning(decisions.c.id)).scalar_one()
+            if action == "edit" and insert_text:
+                exists = conn.execute(
+                    select(workspace_lexicon.c.string).where(workspace_lexicon.c.string == insert_text)
+                ).first()
+                if exists is None and len(insert_text) <= 64:
+                    conn.execute(insert(workspace_lexicon).values(string=insert_text, added_by=reviewer, added_at=now))
+            self._audit(
+                conn, reviewer, "decide", row.document_id, gap_id, action=action, text=insert_text, rank=candidate_rank
+            )
+        return DecisionRecord(
+            int(decision_id),
+            gap_id,
+            row.document_id,
+            row.offset,
+            action,
+            insert_text,
+            candidate_rank,
+            values["confidence"],  # type: ignore[arg-type]
+            evidence,
+            reviewer,
+            now,
+            str(values["model_version"]),
+            str(values["lexicon_version"]),
+        )
+
+    def undo_last(self, reviewer: str) -> DecisionRecord | None:
+        """Take back this reviewer's latest decision that is still in force."""
+        with self._write() as conn:
+            row = conn.execute(
+                select(decisions, gaps.c.document_id, gaps.c.offset, gaps.c.version, gaps.c.status)
+                .join(gaps, gaps.c.id == decisions.c.gap_id)
+                .where(decisions.c.reviewer == reviewer, decisions.c.undone_at.is_(None))
+                .order_by(decisions.c.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            if row.status != STATUS_OF[row.action]:
+                raise Conflict(f"gap {row.gap_id} was changed by someone else since; not undone")
+            reopened = conn.execute(
+                update(gaps)
+                .where(gaps.c.id == row.gap_id, gaps.c.version == row.version)
+                .values(status="open", version=row.version + 1)
+            ).rowcount
+            if reopened != 1:
+                raise Conflict(f"gap {row.gap_id} was changed by someone else since; not undone")
+            conn.execute(update(decisions).where(decisions.c.id == row.id).values(undone_at=_now()))
+            self._audit(conn, reviewer, "undo", row.document_id, row.gap_id, decision=row.id, action=row.action)
+        return DecisionRecord(
+            row.id,
+            row.gap_id,
+            row.document_id,
+            row.offset,
+            row.action,
+            row.text,
+            row.candidate_rank,
+            row.confidence,
+            _evidence_from(row.evidence),
+            row.reviewer,
+            _aware(row.decided_at),
+            row.model_version,
+            row.lexicon_version,
+        )
+
+    def decisions_of(self, doc_id: int, actions: Sequence[str] = ACTIONS) -> list[DecisionRecord]:
+        """Decisions in force for one document, in text order."""
+        query = (
+            select(decisions, gaps.c.document_id, gaps.c.offset)
+            .join(gaps, gaps.c.id == decisions.c.gap_id)
+            .where(
+                gaps.c.document_id == doc_id,
+                decisions.c.undone_at.is_(None),
+                decisions.c.action.in_(list(actions)),
+            )
+            .order_by(gaps.c.offset, gaps.c.id, decisions.c.id)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            DecisionRecord(
+                r.id,
+                r.gap_id,
+                r.document_id,
+                r.offset,
+                r.action,
+                r.text,
+                r.candidate_rank,
+                r.confidence,
+                _evidence_from(r.evidence),
+                r.reviewer,
+                _aware(r.decided_at),
+                r.model_version,
+                r.lexicon_version,
+            )
+            for r in rows
+        ]
+
+    def open_gaps_at_or_above(self, min_confidence: float, doc_id: int | None = None) -> list[tuple[int, int]]:
+        """(gap id, version) of open deletion gaps whose best candidate clears the bar."""
+        query = select(gaps.c.id, gaps.c.version).where(
+            gaps.c.status == "open", gaps.c.kind == "deletion", gaps.c.top_confidence >= min_confidence
+        )
+        if doc_id is not None:
+            query = query.where(gaps.c.document_id == doc_id)
+        with self._read() as conn:
+            return [(r.id, r.version) for r in conn.execute(query.order_by(gaps.c.document_id, gaps.c.offset))]
+
+    def open_gaps_below(self, max_confidence: float, doc_id: int | None = None) -> list[tuple[int, int]]:
+        query = select(gaps.c.id, gaps.c.version).where(gaps.c.status == "open", gaps.c.top_confidence < max_confidence)
+        if doc_id is not None:
+            query = query.where(gaps.c.document_id == doc_id)
+        with self._read() as conn:
+            return [(r.id, r.version) for r in conn.execute(query.order_by(gaps.c.document_id, gaps.c.offset))]
+
+    # ------------------------------------------------------------ what reviewers taught
+
+    def feedback(self) -> Feedback:
+        """Counts over the decisions in force that a person made gap by gap; bulk
+        accepts are left out, or the engine would teach itself its own guesses."""
+        considered = and_(decisions.c.undone_at.is_(None), decisions.c.mode == "single")
+        accepted: dict[str, int] = {}
+        accepted_here: dict[tuple[str, str, str], int] = {}
+        rejected: dict[tuple[str, str, str], int] = {}
+        with self._read() as conn:
+            for r in conn.execute(
+                select(decisions.c.text, decisions.c.left_context, decisions.c.right_context).where(
+                    considered, decisions.c.action.in_(["accept", "edit"])
+                )
+            ):
+                accepted[r.text] = accepted.get(r.text, 0) + 1
+                key = (r.left_context, r.text, r.right_context)
+                accepted_here[key] = accepted_here.get(key, 0) + 1
+            # Candidates the reviewer saw ranked above the choice, or turned down, are
+            # rejected in that context.
+            for row in conn.execute(
+                select(
+                    decisions.c.action,
+                    decisions.c.text.label("chosen"),
+                    decisions.c.candidate_rank,
+                    decisions.c.left_context,
+                    decisions.c.right_context,
+                    candidates.c.text,
+                    candidates.c.rank,
+                )
+                .join(candidates, candidates.c.gap_id == decisions.c.gap_id)
+                .where(considered, decisions.c.action.in_(["accept", "edit", "reject"]), candidates.c.rank <= 3)
+            ):
+                if row.action == "accept" and row.rank >= (row.candidate_rank or 1):
+                    continue
+                if row.action == "edit" and row.text == row.chosen:
+                    continue
+                key = (row.left_context, row.text, row.right_context)
+                rejected[key] = rejected.get(key, 0) + 1
+            typed = tuple(
+                conn.execute(select(workspace_lexicon.c.string).order_by(workspace_lexicon.c.string)).scalars()
+            )
+        return Feedback(accepted, accepted_here, rejected, typed)
+
+    # ------------------------------------------------------------ reviewer position
+
+    def position(self, reviewer: str) -> tuple[int | None, int | None]:
+        with self._read() as conn:
+            row = conn.execute(select(reviewer_state).where(reviewer_state.c.reviewer == reviewer)).first()
+        return (row.gap_id, row.document_id) if row else (None, None)
+
+    def set_position(self, reviewer: str, gap_id: int | None, document_id: int | None) -> None:
+        with self._write() as conn:
+            done = conn.execute(
+                update(reviewer_state)
+                .where(reviewer_state.c.reviewer == reviewer)
+                .values(gap_id=gap_id, document_id=document_id, updated_at=_now())
+            ).rowcount
+            if not done:
+                conn.execute(
+                    insert(reviewer_state).values(
+                        reviewer=reviewer, gap_id=gap_id, document_id=document_id, updated_at=_now()
+                    )
+                )
+
+    # ------------------------------------------------------------ summaries
+
+    def status_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            counts = {
+                str(r.status): int(r.n)
+                for r in conn.execute(select(gaps.c.status, func.count().label("n")).group_by(gaps.c.status))
+            }
+            counts["documents"] = int(conn.execute(select(func.count()).select_from(documents)).scalar() or 0)
+        return counts
+
+    def document_summaries(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            per: dict[int, dict[str, Any]] = {}
+            for r in conn.execute(select(documents.c.id, documents.c.key).order_by(documents.c.id)):
+                per[r.id] = {"id": r.id, "key": r.key, "gaps": 0, "open": 0, "decided": 0}
+            for r in conn.execute(
+                select(gaps.c.document_id, gaps.c.status, func.count().label("n")).group_by(
+                    gaps.c.document_id, gaps.c.status
+                )
+            ):
+                entry = per[r.document_id]
+                entry["gaps"] += r.n
+                if r.status == "open":
+                    entry["open"] += r.n
+                elif r.status != "stale":
+                    entry["decided"] += r.n
+        return list(per.values())
+
+    def queue_position(self, doc_id: int) -> tuple[int, int]:
+        """(1-based position of the document, number of documents)."""
+        with self._read() as conn:
+            before = conn.execute(select(func.count()).select_from(documents).where(documents.c.id <= doc_id)).scalar()
+            total = conn.execute(select(func.count()).select_from(documents)).scalar()
+        return int(before or 0), int(total or 0)
+
+    def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)).all()
+        return [
+            {
+                "id": r.id,
+                "at": r.at,
+                "reviewer": r.reviewer,
+                "event": r.event,
+                "document_id": r.document_id,
+                "gap_id": r.gap_id,
+                "detail": json.loads(r.detail),
+            }
+            for r in rows
+        ]
+
+
+def _reason(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    message = str(orig if orig is not None else exc).strip().splitlines()
+    return message[0] if message else type(exc).__name__
+
+
+__all__ = [
+    "ACTIONS",
+    "Conflict",
+    "DEFAULT_WORKSPACE",
+    "DecisionRecord",
+    "DocumentRecord",
+    "Feedback",
+    "GapRecord",
+    "SCHEMA_VERSION",
+    "SQLAlchemyError",
+    "Store",
+    "WorkspaceError",
+    "content_hash",
+    "context_at",
+    "database_url",
+]

@@ -1,0 +1,144 @@
+"""The keyboard-driven review screen (rich), over :class:`ReviewSession`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..document import Evidence
+from .session import GapView, ReviewSession
+
+HELP = (
+    "a/enter accept · 1-9 pick · r reject · e edit · u unknown · s skip · z undo · "
+    "A accept doc ≥ · n next doc · d diff · ? help · q quit"
+)
+HELP_LONG = """\
+a, Enter  accept the top candidate          1-9  accept candidate N
+r         reject: nothing is missing here    e    edit: type the text that is missing
+u         text is missing but unknown        s    skip for now (revisit with --skipped)
+z         undo your last decision            A    accept every suggestion in this document at or above a confidence
+n         jump to the next document          d    show this document's restorations so far (diff)
+?         this help                          q    quit (every decision is already saved)"""
+
+
+def _visible(s: str) -> str:
+    return s.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " ")
+
+
+def evidence_summary(evidence: tuple[Evidence, ...], limit: int = 3) -> str:
+    parts = []
+    for e in evidence:
+        if e.kind in ("threshold",):
+            continue
+        value = f" {e.value:+.2f}" if e.value is not None else ""
+        parts.append(f"{e.kind}: {e.detail}{value}")
+    return "; ".join(parts[:limit])
+
+
+def render(view: GapView | None, message: str, show_help: bool = False) -> Group:
+    parts: list[Panel | Table | Text] = []
+    if view is None:
+        parts.append(Text("No undecided gaps left in this workspace. Press q to quit, z to undo.", style="bold green"))
+    else:
+        gap = view.gap
+        doc_n, doc_of = view.document_position
+        gap_n, gap_of = view.gap_position
+        header = Text()
+        header.append(f"document {doc_n}/{doc_of} ", style="bold")
+        header.append(view.document.key, style="cyan")
+        header.append(f"  ·  gap {gap_n}/{gap_of} at offset {gap.offset} ({gap.kind}, {gap.status})")
+        header.append(f"  ·  {view.decided} decided, {view.remaining} to go", style="dim")
+        parts.append(header)
+
+        context = Text("…" + _visible(view.left))
+        if gap.kind == "mask":
+            context.append("⟦?⟧", style="bold magenta reverse")
+            context.append(_visible(view.masked), style="magenta")
+        else:
+            context.append("⟦?⟧", style="bold yellow reverse")
+        context.append(_visible(view.right) + "…")
+        parts.append(Panel(context, title="context", title_align="left"))
+
+        if gap.candidates:
+            table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+            table.add_column("#", justify="right")
+            table.add_column("insert")
+            table.add_column("confidence", justify="right")
+            table.add_column("evidence", overflow="fold")
+            for i, c in enumerate(gap.candidates[:9], 1):
+                style = "bold green" if c.confidence >= 0.9 else ("yellow" if c.confidence >= 0.5 else "")
+                table.add_row(str(i), Text(c.text, style=style), f"{c.confidence:.2f}", evidence_summary(c.evidence))
+            parts.append(table)
+            best = gap.candidates[0]
+            preview = Text("accept → …" + _visible(view.left[-20:]))
+            preview.append(best.text, style="bold green underline")
+            if gap.kind == "mask":
+                preview.append(_visible(view.masked), style="magenta")
+            preview.append(_visible(view.right[:20]) + "…")
+            parts.append(preview)
+        else:
+            parts.append(Text("no candidate: type the missing text with e, or mark it unknown with u", style="yellow"))
+    if message:
+        parts.append(Text(message, style="bold"))
+    parts.append(Text(HELP_LONG if show_help else HELP, style="dim"))
+    return Group(*parts)
+
+
+def run_loop(
+    session: ReviewSession,
+    console: Console,
+    getkey: Callable[[], str],
+    prompt: Callable[[str, str], str],
+    show_diff: Callable[[int], None],
+) -> None:
+    show_help = False
+    while True:
+        console.clear()
+        console.print(render(session.view(), session.message, show_help))
+        session.message = ""
+        show_help = False
+        key = getkey()
+        if key in ("q", "\x03", "\x04"):
+            return
+        if key == "?" or key == "h":
+            show_help = True
+        elif key == "z":
+            session.undo()
+        elif session.done:
+            session.message = f"unknown key {key!r} here; press ? for help" if key not in "\r\n" else ""
+        elif key in ("a", "\r", "\n"):
+            session.accept(1)
+        elif key.isdigit() and key != "0":
+            session.accept(int(key))
+        elif key == "r":
+            session.reject()
+        elif key == "e":
+            typed = prompt("text to insert here (empty to cancel)", "")
+            session.edit(typed.strip())
+        elif key == "u":
+            session.mark_unknown()
+        elif key == "s":
+            session.skip()
+        elif key == "A":
+            raw = prompt("accept every suggestion in this document at or above confidence", "0.9")
+            try:
+                bar = float(raw)
+                if not 0.0 <= bar <= 1.0:
+                    raise ValueError
+            except ValueError:
+                session.message = f"not a confidence between 0 and 1: {raw!r}"
+                continue
+            session.accept_document(bar)
+        elif key == "n":
+            session.next_document()
+        elif key == "d":
+            if session.gap is not None:
+                console.clear()
+                show_diff(session.gap.document_id)
+                getkey()
+        else:
+            session.message = f"unknown key {key!r}; press ? for help"
