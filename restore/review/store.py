@@ -295,6 +295,37 @@ class Feedback:
     typed: tuple[str, ...]  # strings reviewers typed by hand (the workspace lexicon)
 
 
+def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")  # MySQL/MariaDB
+
+
+def _decision_record(row: Any) -> DecisionRecord:
+    """From a decisions row joined with its gap's document_id and offset."""
+    return DecisionRecord(
+        row.id,
+        row.gap_id,
+        row.document_id,
+        row.offset,
+        row.action,
+        row.text,
+        row.candidate_rank,
+        row.confidence,
+        _evidence_from(row.evidence),
+        row.reviewer,
+        _aware(row.decided_at),
+        row.model_version,
+        row.lexicon_version,
+    )
+
+
 def _evidence_json(evidence: Sequence[Evidence]) -> str:
     return json.dumps([e.to_dict() for e in evidence], ensure_ascii=False)
 
@@ -334,7 +365,8 @@ class Store:
 
     def __init__(self, db: str = DEFAULT_WORKSPACE, create: bool = True):
         self.url = database_url(db)
-        self.label = db
+        # Never echo a password in messages.
+        self.label = db if "://" not in db else _safe_label(self.url)
         path = _sqlite_path(self.url)
         self.read_only = False
         if path is not None:
@@ -777,12 +809,13 @@ class Store:
                 "mode": "bulk" if bulk else "single",
             }
             decision_id = conn.execute(insert(decisions).values(**values).returning(decisions.c.id)).scalar_one()
-            if action == "edit" and insert_text:
-                exists = conn.execute(
-                    select(workspace_lexicon.c.string).where(workspace_lexicon.c.string == insert_text)
-                ).first()
-                if exists is None and len(insert_text) <= 64:
-                    conn.execute(insert(workspace_lexicon).values(string=insert_text, added_by=reviewer, added_at=now))
+            if action == "edit" and insert_text and len(insert_text) <= 64:
+                # Two reviewers may type the same string at once: the second insert is a no-op.
+                conn.execute(
+                    _insert_ignoring_duplicates(conn, workspace_lexicon).values(
+                        string=insert_text, added_by=reviewer, added_at=now
+                    )
+                )
             self._audit(
                 conn, reviewer, "decide", row.document_id, gap_id, action=action, text=insert_text, rank=candidate_rank
             )
@@ -824,22 +857,17 @@ class Store:
             if reopened != 1:
                 raise Conflict(f"gap {row.gap_id} was changed by someone else since; not undone")
             conn.execute(update(decisions).where(decisions.c.id == row.id).values(undone_at=_now()))
+            if row.action == "edit" and row.text:
+                # A typed string leaves the workspace lexicon with the last edit that typed it.
+                still_typed = conn.execute(
+                    select(decisions.c.id).where(
+                        decisions.c.action == "edit", decisions.c.text == row.text, decisions.c.undone_at.is_(None)
+                    )
+                ).first()
+                if still_typed is None:
+                    conn.execute(workspace_lexicon.delete().where(workspace_lexicon.c.string == row.text))
             self._audit(conn, reviewer, "undo", row.document_id, row.gap_id, decision=row.id, action=row.action)
-        return DecisionRecord(
-            row.id,
-            row.gap_id,
-            row.document_id,
-            row.offset,
-            row.action,
-            row.text,
-            row.candidate_rank,
-            row.confidence,
-            _evidence_from(row.evidence),
-            row.reviewer,
-            _aware(row.decided_at),
-            row.model_version,
-            row.lexicon_version,
-        )
+        return _decision_record(row)
 
     def decisions_of(self, doc_id: int, actions: Sequence[str] = ACTIONS) -> list[DecisionRecord]:
         """Decisions in force for one document, in text order."""
@@ -855,24 +883,7 @@ class Store:
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [
-            DecisionRecord(
-                r.id,
-                r.gap_id,
-                r.document_id,
-                r.offset,
-                r.action,
-                r.text,
-                r.candidate_rank,
-                r.confidence,
-                _evidence_from(r.evidence),
-                r.reviewer,
-                _aware(r.decided_at),
-                r.model_version,
-                r.lexicon_version,
-            )
-            for r in rows
-        ]
+        return [_decision_record(r) for r in rows]
 
     def open_gaps_at_or_above(self, min_confidence: float, doc_id: int | None = None) -> list[tuple[int, int]]:
         """(gap id, version) of open deletion gaps whose best candidate clears the bar."""
@@ -949,9 +960,9 @@ class Store:
                 .where(reviewer_state.c.reviewer == reviewer)
                 .values(gap_id=gap_id, document_id=document_id, updated_at=_now())
             ).rowcount
-            if not done:
+            if not done:  # first move of this reviewer; a concurrent first move is harmless
                 conn.execute(
-                    insert(reviewer_state).values(
+                    _insert_ignoring_duplicates(conn, reviewer_state).values(
                         reviewer=reviewer, gap_id=gap_id, document_id=document_id, updated_at=_now()
                     )
                 )
@@ -1007,6 +1018,13 @@ class Store:
             }
             for r in rows
         ]
+
+
+def _safe_label(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://", 1)[0] + "://…"
 
 
 def _reason(exc: Exception) -> str:

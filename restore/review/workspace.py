@@ -58,6 +58,12 @@ class Workspace:
     def close(self) -> None:
         self.store.close()
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def restorer(self) -> Restorer:
         """The engine, with the strings reviewers typed added to its filter list."""
         typed = self.store.feedback().typed

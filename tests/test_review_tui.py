@@ -1,0 +1,186 @@
+"""The review loop driven the way a person uses it: keys into a pseudo-terminal, and
+assertions on the screen and on the database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from restore.document import Candidate, Evidence, Gap
+from restore.review.store import Store
+
+DOCS = [
+    "在机场、铁、公等口岸设置防控站。加强生态督察整改工作。",
+    "全市深入学习贯彻习总重要讲话精神。推动一带一建设。",
+]
+
+
+def _gaps(text: str) -> list[Gap]:
+    lm = Evidence("lm", "left-to-right gain, log10", 3.0)
+    sites = {
+        "、公": ("路", 0.97),
+        "等口": ("路", 0.95),
+        "督察": ("环境保护", 0.93),
+        "总重": ("近平", 0.99),
+        "重要": ("书记", 0.92),
+        "建设": ("路", 0.6),
+    }
+    found = []
+    for marker, (cand, conf) in sites.items():
+        at = text.find(marker)
+        if at >= 0:
+            found.append(Gap(at, "deletion", (Candidate(cand, 3.0, conf, (lm,)), Candidate("X", 0.1, 0.01))))
+    return sorted(found, key=lambda g: g.offset)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    db = tmp_path / "review.db"
+    with Store(str(db)) as store:
+        for n, body in enumerate(DOCS):
+            store.add_document(f"doc{n}", body, {}, _gaps(body), {"model": "m", "lexicon": "l"}, "import")
+    return db
+
+
+def _spawn(db: Path, reviewer: str = "alice") -> pexpect.spawn:
+    env = dict(os.environ, TERM="xterm", COLUMNS="160", LINES="40")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "restore", "review", "--db", str(db), "--reviewer", reviewer],
+        env=env,
+        encoding="utf-8",
+        dimensions=(40, 160),
+        timeout=30,
+    )
+    return child
+
+
+def _screen(child: pexpect.spawn) -> None:
+    child.expect(r"q +quit")
+
+
+def _decisions(db: Path) -> list[tuple[str, str | None, bool]]:
+    with Store(str(db)) as store:
+        out = []
+        for d in store.document_ids():
+            with store.engine.connect() as conn:
+                from sqlalchemy import text
+
+                rows = conn.execute(
+                    text(
+                        "SELECT d.action, d.text, d.undone_at IS NULL FROM decisions d JOIN gaps g ON g.id = d.gap_id "
+                        "WHERE g.document_id = :d ORDER BY d.id"
+                    ),
+                    {"d": d},
+                ).all()
+            out.extend((r[0], r[1], bool(r[2])) for r in rows)
+        return out
+
+
+def test_accept_reject_edit_undo_quit_and_resume(workspace: Path):
+    child = _spawn(workspace)
+    child.expect(r"document 1/2")
+    child.expect(r"gap 1/3 at offset 5")
+    _screen(child)
+    child.send("a")
+    child.expect(r"gap 2/3 at offset 7")
+    child.expect("accepted 路")
+    _screen(child)
+    child.send("r")
+    child.expect(r"gap 3/3 at offset 20")
+    child.expect("环境保护")  # the candidate table
+    child.expect("rejected")
+    _screen(child)
+    child.send("e")
+    child.expect("text to insert")
+    child.sendline("保护")
+    child.expect(r"document 2/2")
+    child.expect("inserted 保护")
+    _screen(child)
+    child.send("z")
+    child.expect(r"document 1/2")
+    child.expect(r"gap 3/3 at offset 20")
+    child.expect("undid edit 保护")
+    _screen(child)
+    child.send("x")
+    child.expect("unknown key 'x'")
+    _screen(child)
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert _decisions(workspace) == [("accept", "路", True), ("reject", None, True), ("edit", "保护", False)]
+    with Store(str(workspace)) as store:
+        assert store.feedback().typed == ()  # the undone edit took its typed string with it
+
+    # Restart: the reviewer is back on the gap they left.
+    child = _spawn(workspace)
+    child.expect(r"document 1/2")
+    child.expect(r"gap 3/3 at offset 20")
+    _screen(child)
+    child.send("2")
+    child.expect(r"document 2/2")
+    child.expect("accepted X")
+    _screen(child)
+    child.send("?")
+    child.expect("accept every suggestion in this document")
+    _screen(child)
+    child.send("A")
+    child.expect("at or above confidence")
+    child.sendline("0.9")
+    child.expect("一带一")  # the remaining, low-confidence gap
+    child.expect(r"accepted 2 suggestion\(s\) at or above 0.9")
+    _screen(child)
+    child.send("s")
+    child.expect("No undecided gaps left")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    with Store(str(workspace)) as store:
+        counts = store.status_counts()
+    assert counts == {"accepted": 4, "rejected": 1, "skipped": 1, "documents": 2}
+
+
+def test_kill_minus_nine_loses_no_decision(workspace: Path):
+    child = _spawn(workspace, "bob")
+    _screen(child)
+    for expected in ("accepted 路", "accepted 路", "accepted 环境保护"):
+        child.send("a")
+        child.expect(expected)
+        _screen(child)
+    os.kill(child.pid, signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.signalstatus == signal.SIGKILL
+    assert [d[:2] for d in _decisions(workspace)] == [("accept", "路"), ("accept", "路"), ("accept", "环境保护")]
+
+    child = _spawn(workspace, "bob")
+    child.expect(r"document 2/2")
+    child.expect(r"gap 1/3 at offset")
+    _screen(child)
+    child.send("n")  # no later document: the reviewer is told, and stays
+    child.expect("no later document")
+    _screen(child)
+    child.send("d")
+    child.expect("3 restoration\\(s\\) accepted|0 restoration\\(s\\) accepted")
+    child.send(" ")
+    _screen(child)
+    child.send("q")
+    child.expect(pexpect.EOF)
+
+
+def test_read_only_workspace_refuses_the_loop(workspace: Path):
+    workspace.chmod(0o444)
+    try:
+        child = _spawn(workspace)
+        child.expect("read-only")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 1
+    finally:
+        workspace.chmod(0o644)
