@@ -82,7 +82,7 @@ def test_round_trip_matches_fix_and_restores_the_original(collection: Path, tmp_
 
 
 def test_tei_keeps_awkward_characters(tmp_path: Path):
-    body = "甲\r\n乙 & <丙>\x0b丁\n铁、公等口岸"
+    body = "甲\r\n乙 & <丙>\x0b丁\n在机场、铁、公等口岸设置防控站。\n开行中欧超过一千列"
     with Workspace(str(tmp_path / "ws.db"), "al ice") as ws:
         ws.import_items([SourceItem("odd", body, {"title": "标题 <1>"})])
         store = ws.store
@@ -99,7 +99,14 @@ def test_tei_keeps_awkward_characters(tmp_path: Path):
 
         exported = restored_document(store, doc_id)
         xml = tei_document(exported)
-    ElementTree.fromstring(xml)
+    root = ElementTree.fromstring(xml)
+    assert root.find(f".//{{{TEI_NS}}}titleStmt/{{{TEI_NS}}}title").text == "标题 <1>"
+    gaps = root.findall(f".//{{{TEI_NS}}}gap")
+    assert len(gaps) == len(exported.unknown) and all(g.get("reason") == "omitted" for g in gaps)
+    assert exported.applied and exported.unknown  # both kinds of mark were exercised
+    resp = {s.get("resp") for s in root.findall(f".//{{{TEI_NS}}}supplied")}
+    ids = {r.get("{http://www.w3.org/XML/1998/namespace}id") for r in root.findall(f".//{{{TEI_NS}}}respStmt")}
+    assert resp == {"#reviewer-al_ice"} and ids == {"reviewer-al_ice"}
     original, restored = tei_texts(xml)
     assert original == body
     assert restored == exported.restoration.text

@@ -19,6 +19,7 @@ class GapView:
     gap_position: tuple[int, int]  # (n, of) among this document's gaps
     remaining: int  # undecided gaps in the workspace
     decided: int
+    skipped: int
     left: str
     right: str
     masked: str  # the placeholder characters of a mask gap
@@ -176,7 +177,7 @@ class ReviewSession:
         ids = self.store.gap_ids_of(doc.id)
         counts = self.store.status_counts()
         remaining = sum(counts.get(s, 0) for s in self.statuses)
-        decided = sum(v for k, v in counts.items() if k not in ("open", "stale", "documents"))
+        decided = sum(v for k, v in counts.items() if k not in ("open", "stale", "skipped", "documents"))
         return GapView(
             document=doc,
             gap=gap,
@@ -184,6 +185,7 @@ class ReviewSession:
             gap_position=(ids.index(gap.id) + 1 if gap.id in ids else 0, len(ids)),
             remaining=remaining,
             decided=decided,
+            skipped=counts.get("skipped", 0),
             left=text[max(0, gap.offset - CONTEXT) : gap.offset],
             right=text[right_from : right_from + CONTEXT],
             masked=masked,

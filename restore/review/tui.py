@@ -29,14 +29,21 @@ def _visible(s: str) -> str:
     return s.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " ")
 
 
-def evidence_summary(evidence: tuple[Evidence, ...], limit: int = 3) -> str:
+def evidence_summary(evidence: tuple[Evidence, ...], limit: int = 4) -> str:
+    """One short line per candidate; the full evidence is in exports and `scan --format jsonl`."""
     parts = []
     for e in evidence:
-        if e.kind in ("threshold",):
+        if e.kind == "threshold":
             continue
-        value = f" {e.value:+.2f}" if e.value is not None else ""
-        parts.append(f"{e.kind}: {e.detail}{value}")
-    return "; ".join(parts[:limit])
+        if e.kind == "lm" and e.value is not None:
+            arrow = "→" if "left-to-right" in e.detail else ("←" if "right-to-left" in e.detail else "")
+            parts.append(f"LM{arrow} {e.value:+.1f}" if arrow else f"{e.detail} {e.value:+.1f}")
+        elif e.kind == "lexicon":
+            parts.append(e.detail.replace("filter list ", "list "))
+        else:
+            value = f" ({e.value:+.1f})" if e.value is not None else ""
+            parts.append(f"{e.detail}{value}")
+    return " · ".join(parts[:limit])
 
 
 def render(view: GapView | None, message: str, show_help: bool = False) -> Group:
@@ -51,7 +58,8 @@ def render(view: GapView | None, message: str, show_help: bool = False) -> Group
         header.append(f"document {doc_n}/{doc_of} ", style="bold")
         header.append(view.document.key, style="cyan")
         header.append(f"  ·  gap {gap_n}/{gap_of} at offset {gap.offset} ({gap.kind}, {gap.status})")
-        header.append(f"  ·  {view.decided} decided, {view.remaining} to go", style="dim")
+        skipped = f", {view.skipped} skipped" if view.skipped else ""
+        header.append(f"  ·  {view.decided} decided{skipped}, {view.remaining} to go", style="dim")
         parts.append(header)
 
         context = Text("…" + _visible(view.left))
