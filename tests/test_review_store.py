@@ -90,14 +90,20 @@ def test_resuggest_keeps_every_decision(workspace_url):
         assert [d.text for d in store.decisions_of(doc_id)] == ["路"]
 
 
-def test_audit_log_is_append_only(workspace_url):
+def test_audit_log_and_originals_are_protected_by_the_database(workspace_url):
     with _store(workspace_url) as store:
-        store.add_document("a", TEXT, {}, _gaps(), VERSIONS, "alice")
+        doc_id, _ = store.add_document("a", TEXT, {}, _gaps(), VERSIONS, "alice")
         for statement in ("UPDATE audit_log SET reviewer = 'mallory'", "DELETE FROM audit_log"):
             with pytest.raises(Exception, match="append-only"):
                 with store.engine.begin() as conn:
                     conn.execute(text(statement))
+        with pytest.raises(Exception, match="immutable"):
+            with store.engine.begin() as conn:
+                conn.execute(text("UPDATE documents SET text = 'x'"))
+        with store.engine.begin() as conn:  # metadata may still be corrected
+            conn.execute(text("UPDATE documents SET source = '{}'"))
         assert store.audit_entries()[0]["reviewer"] == "alice"
+        assert store.document(doc_id).text == TEXT
 
 
 def test_feedback_reorders_candidates(workspace_url):

@@ -211,9 +211,16 @@ def _migrate_1(conn: Connection) -> None:
 
 
 def _migrate_2(conn: Connection) -> None:
-    """Typed-in strings become a workspace lexicon; the audit log refuses edits."""
+    """Typed-in strings become a workspace lexicon; the database itself refuses edits to
+    an original text and to the audit log."""
     metadata.create_all(conn, tables=[workspace_lexicon])
     if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(
+                "CREATE TRIGGER IF NOT EXISTS documents_immutable BEFORE UPDATE OF text, content_hash ON documents "
+                "BEGIN SELECT RAISE(ABORT, 'the original text is immutable'); END"
+            )
+        )
         for verb in ("UPDATE", "DELETE"):
             conn.execute(
                 text(
@@ -226,6 +233,20 @@ def _migrate_2(conn: Connection) -> None:
             text(
                 "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
                 "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION documents_immutable() RETURNS trigger AS $$ "
+                "BEGIN IF NEW.text IS DISTINCT FROM OLD.text OR NEW.content_hash IS DISTINCT FROM OLD.content_hash "
+                "THEN RAISE EXCEPTION 'the original text is immutable'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        conn.execute(text("DROP TRIGGER IF EXISTS documents_immutable ON documents"))
+        conn.execute(
+            text(
+                "CREATE TRIGGER documents_immutable BEFORE UPDATE ON documents "
+                "FOR EACH ROW EXECUTE FUNCTION documents_immutable()"
             )
         )
         conn.execute(text("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log"))
