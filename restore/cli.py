@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -268,6 +269,120 @@ def fix(
         click.echo(f"{doc.name}: {len(restoration.insertions)} restoration(s) applied", err=True)
     if changes is not None:
         write_atomic(changes, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+# ---------------------------------------------------------------- batch
+
+
+@main.command("batch")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--id-field", default="id", show_default=True)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=DEFAULT_MIN_CONFIDENCE,
+    show_default=True,
+    help="Apply only restorations at or above this confidence.",
+)
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", help="Ray cluster address for --engine ray (default: start a local one).")
+@click.option("--force", is_flag=True, help="Start over: ignore a partial run and overwrite OUT.")
+@click.option(
+    "--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest text a record may have."
+)
+@engine_options
+def batch_command(
+    src: Path,
+    out: Path,
+    text_field: str,
+    id_field: str,
+    min_confidence: float,
+    jobs: int,
+    engine: str,
+    address: str | None,
+    force: bool,
+    max_bytes: int,
+    lexicons: tuple[str, ...],
+    replace_lexicon: bool,
+    model_dir: Path | None,
+) -> None:
+    """Restore a collection: JSONL (also .gz/.xz/.zst/.bz2), Parquet, or a directory of .txt.
+
+    Every record keeps its fields and gains restored_text, restorations, gaps_unfilled and
+    qc. Interrupted runs resume where they stopped. Bad records go to OUT.errors.jsonl;
+    the exit status is the number of failed records (at most 100).
+    """
+    from .batch import BatchError, run_batch
+    from .pipeline import StepConfig
+
+    if replace_lexicon and not lexicons:
+        raise Failure("--replace-lexicon needs at least one --lexicon")
+    config = StepConfig(
+        text_field=text_field,
+        min_confidence=min_confidence,
+        model_dir=str(model_dir) if model_dir else None,
+        lexicons=tuple(lexicons),
+        replace_lexicon=replace_lexicon,
+        max_bytes=max_bytes,
+    )
+    try:
+        if engine == "ray":
+            from .ray import run_batch_on_ray
+
+            summary = run_batch_on_ray(src, out, config, id_field, address=address, force=force)
+        else:
+            with batch_progress() as update:
+                summary = run_batch(src, out, config, id_field, jobs, on_progress=update, force=force)
+    except BatchError as exc:
+        raise Failure(str(exc)) from None
+    except (ModelError, LexiconError) as exc:
+        raise Failure(str(exc)) from None
+    rate = summary.characters / summary.seconds if summary.seconds else 0.0
+    resumed = f" (resumed after {summary.resumed_from})" if summary.resumed_from else ""
+    click.echo(
+        f"{out}: {summary.records} record(s){resumed}, {summary.characters:,} characters in {summary.seconds:.1f}s "
+        f"({rate:,.0f} characters/s)",
+        err=True,
+    )
+    if summary.failed:
+        click.echo(f"restore: {summary.failed} record(s) failed; see {summary.errors_path}", err=True)
+        sys.exit(min(summary.failed, 100))
+
+
+@contextmanager
+def batch_progress() -> Iterator[Callable[[int, int, int, int], None]]:
+    """Documents, characters per second and ETA (by input bytes) on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("restoring"),
+        BarColumn(),
+        TextColumn("{task.fields[docs]:,} docs"),
+        TextColumn("{task.fields[rate]:,.0f} chars/s"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    started = time.perf_counter()
+    with progress:
+        task = progress.add_task("restoring", total=None, docs=0, rate=0.0)
+
+        def update(records: int, characters: int, position: int, size: int) -> None:
+            elapsed = max(time.perf_counter() - started, 1e-6)
+            progress.update(
+                task,
+                completed=position,
+                total=size or None,
+                docs=records,
+                rate=characters / elapsed,
+            )
+
+        yield update
 
 
 # ---------------------------------------------------------------- eval
