@@ -7,8 +7,9 @@ or cluster actors, each of which loads the memory-mapped model on first use::
 
     step = RestoreStep(text_field="text", min_confidence=0.9)
     restored = step({"id": "a", "text": "在机场、铁、公等口岸设置防控站"})
-    dataset = dataset.map(step, num_proc=2)              # Hugging Face datasets
-    dataset = dataset.map(step.map_batch, batched=True)  # or batched
+    features = step.features(dataset.features)           # Hugging Face datasets
+    dataset = dataset.map(step, num_proc=2, features=features)
+    dataset = dataset.map(step.map_batch, batched=True, features=features)
 """
 
 from __future__ import annotations
@@ -153,6 +154,34 @@ class RestoreStep:
         out = dict(record)
         out.update(restore_fields(self.engine(), text, self.min_confidence))
         return out
+
+    def features(self, base: Any) -> Any:
+        """Hugging Face ``datasets.Features`` for the output: ``base`` (the input
+        dataset's features) plus the added columns. Pass it to ``map(features=…)`` so
+        shards whose lists happen to be empty still agree on one schema."""
+        from datasets import Features, Value
+
+        evidence = [{"kind": Value("string"), "detail": Value("string"), "value": Value("float64")}]
+        candidate = {"text": Value("string"), "confidence": Value("float64"), "evidence": evidence}
+        out = dict(base)
+        out["restored_text"] = Value("string")
+        out["restorations"] = [
+            {"offset": Value("int64"), "text": Value("string"), "confidence": Value("float64"), "evidence": evidence}
+        ]
+        out["gaps_unfilled"] = [
+            {"offset": Value("int64"), "kind": Value("string"), "span": [Value("int64")], "candidates": [candidate]}
+        ]
+        out["qc"] = {
+            "characters": Value("int64"),
+            "gaps": Value("int64"),
+            "restored": Value("int64"),
+            "deletion_density": Value("float64"),
+            "perplexity_before": Value("float64"),
+            "perplexity_after": Value("float64"),
+            "model": Value("string"),
+            "lexicon": Value("string"),
+        }
+        return Features(out)
 
     def map_batch(self, batch: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
         """A column batch (dict of equal-length columns) in, the same with the added
