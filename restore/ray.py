@@ -37,7 +37,7 @@ from .batch import (
 )
 from .pipeline import ADDED_FIELDS, RecordError, RestoreStep, StepConfig
 
-WINDOW = 4096  # records handed to Ray at a time by the CLI runner (bounds driver memory)
+WINDOW = 16384  # records handed to Ray at a time by the CLI runner (bounds driver memory)
 
 
 class RayRestorer:
