@@ -307,6 +307,11 @@ def _resume(partial: Path, header: dict[str, Any]) -> int:
     return done
 
 
+Emit = Callable[[list[str], list[Item]], None]
+# Runs the step over the pending items and emits their partial-file lines, in input order.
+Executor = Callable[[Iterator[Item], StepConfig, Emit], None]
+
+
 def run_batch(
     src: Path,
     out: Path,
@@ -315,8 +320,10 @@ def run_batch(
     jobs: int = 1,
     on_progress: Callable[[int, int, int, int], None] | None = None,
     force: bool = False,
+    executor: Executor | None = None,
 ) -> BatchSummary:
-    """Restore every record of ``src`` into ``out``; see the module docstring."""
+    """Restore every record of ``src`` into ``out``; see the module docstring. The work
+    runs in this process (``jobs`` 1), a local worker pool, or a given ``executor``."""
     out_kind = kind_of(out)
     partial = partial_path(out)
     if out.exists() and not partial.exists() and not force:
@@ -350,7 +357,9 @@ def run_batch(
             if on_progress:
                 on_progress(done + summary.records, summary.characters, reader.position, reader.size)
 
-        if jobs <= 1:
+        if executor is not None:
+            executor(pending, config, emit)
+        elif jobs <= 1:
             for chunk in _chunks(pending, config.text_field):
                 emit([process_item(step, item) for item in chunk], chunk)
         else:
@@ -360,9 +369,7 @@ def run_batch(
     return summary
 
 
-def _run_pool(
-    pending: Iterator[Item], config: StepConfig, jobs: int, emit: Callable[[list[str], list[Item]], None]
-) -> None:
+def _run_pool(pending: Iterator[Item], config: StepConfig, jobs: int, emit: Emit) -> None:
     import multiprocessing
 
     # fork: workers inherit the loaded modules; each maps the model files itself, so the

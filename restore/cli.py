@@ -329,12 +329,12 @@ def batch_command(
         max_bytes=max_bytes,
     )
     try:
-        if engine == "ray":
-            from .ray import run_batch_on_ray
+        with batch_progress() as update:
+            if engine == "ray":
+                from .ray import run_batch_on_ray
 
-            summary = run_batch_on_ray(src, out, config, id_field, address=address, force=force)
-        else:
-            with batch_progress() as update:
+                summary = run_batch_on_ray(src, out, config, id_field, address=address, force=force, on_progress=update)
+            else:
                 summary = run_batch(src, out, config, id_field, jobs, on_progress=update, force=force)
     except BatchError as exc:
         raise Failure(str(exc)) from None

@@ -17,24 +17,13 @@ runner's order, resume and error sidecar.
 from __future__ import annotations
 
 import json
-import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .batch import (
-    BatchError,
-    BatchSummary,
-    Item,
-    Reader,
-    _finish,
-    _header,
-    _resume,
-    kind_of,
-    partial_path,
-)
+from .batch import BatchError, BatchSummary, Emit, Item, process_item, run_batch
 from .pipeline import ADDED_FIELDS, RecordError, RestoreStep, StepConfig
 
 WINDOW = 16384  # records handed to Ray at a time by the CLI runner (bounds driver memory)
@@ -94,6 +83,45 @@ def _windows(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
         yield window
 
 
+def _ray_executor(pending: Iterator[Item], config: StepConfig, emit: Emit, actors: int | None = None) -> None:
+    """Hands records to Ray in windows; results come back in input order (preserve_order)
+    and become the same partial-file lines the local runner writes."""
+    import ray
+
+    step = RestoreStep(**{**asdict(config), "lexicons": tuple(config.lexicons)})
+    for window in _windows(pending, WINDOW):
+        lines: dict[int, str] = {}
+        good: list[Item] = []
+        for item in window:
+            try:
+                if item.record is None:
+                    raise RecordError(item.error or "unreadable")
+                step.text_of(item.record)
+                good.append(item)
+            except RecordError:
+                lines[item.index] = process_item(step, item)  # the error line, as the local runner writes it
+        if good:
+            rows = [{"__index": it.index, config.text_field: (it.record or {})[config.text_field]} for it in good]
+            ds = restore_dataset(
+                ray.data.from_items(rows),
+                text_field=config.text_field,
+                min_confidence=config.min_confidence,
+                model_dir=config.model_dir,
+                lexicons=config.lexicons,
+                replace_lexicon=config.replace_lexicon,
+                actors=actors,
+            )
+            by_index = {it.index: it for it in good}
+            for row in ds.iter_rows():
+                index = int(row["__index"])
+                record = dict(by_index[index].record or {})
+                record["restored_text"] = row["restored_text"]
+                for name in ADDED_FIELDS[1:]:
+                    record[name] = json.loads(row[name])
+                lines[index] = json.dumps({"i": index, "record": record}, ensure_ascii=False, default=str)
+        emit([lines[i] for i in sorted(lines)], window)
+
+
 def run_batch_on_ray(
     src: Path,
     out: Path,
@@ -102,29 +130,16 @@ def run_batch_on_ray(
     address: str | None = None,
     force: bool = False,
     actors: int | None = None,
+    on_progress: Callable[[int, int, int, int], None] | None = None,
 ) -> BatchSummary:
-    """`restore batch --engine ray`: the same output, order, resume and sidecar as the
-    local runner; records go to Ray in windows and come back in input order."""
+    """`restore batch --engine ray`: the local runner's order, resume and error sidecar,
+    with Ray doing the work."""
     try:
         import ray
     except ImportError:
         raise BatchError("--engine ray needs Ray: pip install 'restore[ray]'") from None
-    out_kind = kind_of(out)
-    partial = partial_path(out)
-    if out.exists() and not partial.exists() and not force:
-        raise BatchError(f"{out} already exists and is complete; use --force to redo it")
-    reader = Reader(src, config.text_field, id_field, config.max_bytes)
-    header = _header(src, config, id_field)
-    summary = BatchSummary(output=str(out))
-    done = 0
-    if partial.exists() and not force:
-        done = summary.resumed_from = _resume(partial, header)
-    else:
-        partial.write_text(json.dumps(header, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    step = RestoreStep(**{**asdict(config), "lexicons": tuple(config.lexicons)})
     started_ray = False
     if not ray.is_initialized():
-        os.environ.setdefault("RAY_DEDUP_LOGS", "0")
         ray.init(
             address=address,
             include_dashboard=False,
@@ -133,59 +148,19 @@ def run_batch_on_ray(
             ignore_reinit_error=True,
         )
         started_ray = True
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True
-    ctx.enable_progress_bars = False
-    started = time.perf_counter()
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = False
     try:
-        with partial.open("a", encoding="utf-8") as sink:
-            pending = (item for item in reader if item.index >= done)
-            for window in _windows(pending, WINDOW):
-                lines: dict[int, str] = {}
-                good: list[Item] = []
-                for item in window:
-                    if item.record is None:
-                        lines[item.index] = _error_line(item, item.error or "unreadable")
-                        continue
-                    try:
-                        step.text_of(item.record)
-                    except RecordError as exc:
-                        lines[item.index] = _error_line(item, str(exc))
-                        continue
-                    good.append(item)
-                if good:
-                    rows = [{"__index": it.index, config.text_field: it.record[config.text_field]} for it in good]  # type: ignore[index]
-                    ds = restore_dataset(
-                        ray.data.from_items(rows),
-                        text_field=config.text_field,
-                        min_confidence=config.min_confidence,
-                        model_dir=config.model_dir,
-                        lexicons=config.lexicons,
-                        replace_lexicon=config.replace_lexicon,
-                        actors=actors,
-                    )
-                    by_index = {it.index: it for it in good}
-                    for row in ds.iter_rows():
-                        index = int(row["__index"])
-                        record = dict(by_index[index].record or {})
-                        record["restored_text"] = row["restored_text"]
-                        for name in ADDED_FIELDS[1:]:
-                            record[name] = json.loads(row[name])
-                        lines[index] = json.dumps({"i": index, "record": record}, ensure_ascii=False, default=str)
-                        summary.characters += len(record[config.text_field])
-                for index in sorted(lines):
-                    sink.write(lines[index] + "\n")
-                sink.flush()
-                summary.records += len(window)
+        return run_batch(
+            src,
+            out,
+            config,
+            id_field,
+            on_progress=on_progress,
+            force=force,
+            executor=partial(_ray_executor, actors=actors),
+        )
     finally:
         if started_ray:
             ray.shutdown()
-    summary.seconds = time.perf_counter() - started
-    summary.failed, summary.errors_path = _finish(partial, out, out_kind, config.text_field, id_field)
-    return summary
-
-
-def _error_line(item: Item, reason: str) -> str:
-    record_id = item.record.get("id") if item.record else None
-    entry = {"i": item.index, "error": {"where": item.where, "reason": reason}, "id": record_id}
-    return json.dumps(entry, ensure_ascii=False, default=str)
