@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .inputs import InputError, read_document
+from .inputs import InputError, looks_binary, read_document
 from .outputs import write_atomic
 from .pipeline import RecordError, RestoreStep, StepConfig, engine_for, restore_fields
 
@@ -162,6 +162,35 @@ def _dir_items(path: Path, text_field: str, id_field: str, max_bytes: int) -> It
         yield Item(index, rel, {id_field: rel, text_field: doc.text})
 
 
+def _check_text(path: Path) -> None:
+    """Refuse binary data and name a non-UTF-8 encoding before any record is read."""
+    with _open_binary(path, _Counting(path.open("rb"))) as handle:
+        try:
+            head = handle.read(1 << 16)
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise BatchError(f"{path}: cannot read (damaged or truncated?): {exc}") from None
+    if not head.strip():
+        raise BatchError(f"{path}: no records (only whitespace)")
+    if looks_binary(head):
+        raise BatchError(f"{path}: looks like binary data, not JSONL")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            hint = " (looks like GB18030; convert it: iconv -f gb18030 -t utf-8)" if _decodes_gb(head) else ""
+            raise BatchError(f"{path}: not UTF-8 text{hint}") from None
+
+
+def _decodes_gb(data: bytes) -> bool:
+    for cut in range(4):  # the sample may end inside a character
+        try:
+            data[: len(data) - cut].decode("gb18030")
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
 class Reader:
     """Input records in order, streamed; ``position``/``size`` drive the progress bar."""
 
@@ -174,7 +203,10 @@ class Reader:
         self.size = path.stat().st_size if path.is_file() else 0
         self._items: Iterator[Item]
         if self.kind == "jsonl":
+            if self.size == 0:
+                raise BatchError(f"{path}: file is empty")
             try:
+                _check_text(path)
                 self.counter = _Counting(path.open("rb"))
             except OSError as exc:
                 raise BatchError(f"{path}: cannot read: {exc.strerror or exc}") from None

@@ -21,7 +21,7 @@ class SourceDocument:
     encoding: str
 
 
-def _looks_binary(data: bytes) -> bool:
+def looks_binary(data: bytes) -> bool:
     if b"\x00" in data[:65536]:
         return True
     sample = data[:65536]
@@ -51,7 +51,7 @@ def decode(data: bytes, name: str, encoding: str | None = None, max_bytes: int =
             return SourceDocument(name, data.decode(encoding), encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputError(f"{name}: cannot decode as {encoding}: {exc}") from None
-    if _looks_binary(data):
+    if looks_binary(data):
         raise InputError(f"{name}: looks like binary data, not text")
     try:
         text = data.decode("utf-8")

@@ -210,3 +210,28 @@ def test_huggingface_datasets_map(tmp_path: Path):
     assert mapped[0]["qc"]["characters"] == len(records[0]["text"])
     batched = ds.map(step.map_batch, batched=True, batch_size=3, features=features, load_from_cache_file=False)
     assert batched["restored_text"] == mapped["restored_text"]
+
+
+def test_unusable_inputs_fail_with_one_line_and_leave_nothing(tmp_path: Path):
+    cases = {
+        "empty.jsonl": b"",
+        "gbk.jsonl": json.dumps({"id": "a", "text": "铁、公等口岸"}, ensure_ascii=False).encode("gbk") + b"\n",
+        "junk.jsonl": bytes(range(256)) * 64,
+        "blank.jsonl.gz": gzip.compress(b"\n\n  \n"),
+    }
+    expected = {
+        "empty.jsonl": "file is empty",
+        "gbk.jsonl": "GB18030",
+        "junk.jsonl": "binary data",
+        "blank.jsonl.gz": "no records",
+    }
+    for name, data in cases.items():
+        src = tmp_path / name
+        src.write_bytes(data)
+        out = tmp_path / f"out-{name.split('.')[0]}.jsonl"
+        proc = run_cli("batch", str(src), str(out))
+        err = proc.stderr.decode()
+        assert proc.returncode == 1 and err.count("\n") == 1 and expected[name] in err, (name, err)
+        assert not out.exists() and not Path(str(out) + ".partial").exists()
+    missing = run_cli("batch", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl"))
+    assert missing.returncode == 1 and b"no such file" in missing.stderr
