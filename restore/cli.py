@@ -385,6 +385,75 @@ def batch_progress() -> Iterator[Callable[[int, int, int, int], None]]:
         yield update
 
 
+# ---------------------------------------------------------------- qc
+
+
+@main.command("qc")
+@click.argument("files", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option(
+    "--strip-boilerplate",
+    "strip_dir",
+    type=click.Path(path_type=Path),
+    help="Write a copy of each file without the boilerplate into this directory (inputs are never changed).",
+)
+@engine_options
+@input_options
+def qc_command(
+    files: tuple[str, ...],
+    fmt: str,
+    strip_dir: Path | None,
+    lexicons: tuple[str, ...],
+    replace_lexicon: bool,
+    model_dir: Path | None,
+    encoding: str | None,
+    max_bytes: int,
+) -> None:
+    """Report scraper boilerplate, layout artefacts, masks, mojibake, paragraph perplexity,
+    deletion density and a verdict (clean, damaged-restorable, damaged-needs-human)."""
+    from .qc import check, strip_boilerplate
+
+    docs = load_inputs(files, encoding, max_bytes)
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    for doc in progress(docs, "checking") if len(docs) > 1 else docs:
+        report = check(doc.name, doc.text, restorer)
+        if fmt == "jsonl":
+            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        else:
+            print_qc_human(report)
+        if strip_dir is not None:
+            if doc.name in ("-", "<stdin>"):
+                raise Failure("--strip-boilerplate needs file inputs, not stdin")
+            write_atomic(strip_dir / Path(doc.name).name, strip_boilerplate(doc.text, report.findings))
+
+
+def print_qc_human(report: Any) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    d = report.to_dict()
+    style = {"clean": "bold green", "damaged-restorable": "bold yellow"}.get(d["verdict"], "bold red")
+    head = Text(f"{d['file']}: ", style="bold")
+    head.append(d["verdict"], style=style)
+    head.append(
+        f"  ·  {d['gaps']} gap(s), {d['deletion_density']:.1f} per 1,000 characters, "
+        f"{d['confident_gaps']} restorable at the default confidence"
+    )
+    console.print(head)
+    if d["metadata"]:
+        console.print("  page metadata: " + ", ".join(f"{k} {v}" for k, v in d["metadata"].items()), style="dim")
+    b = d["perplexity_buckets"]
+    console.print(f"  paragraphs by perplexity: {b['head']} head, {b['middle']} middle, {b['tail']} tail", style="dim")
+    if d["top_strings"]:
+        console.print("  most restored: " + ", ".join(f"{k} {v}" for k, v in d["top_strings"].items()), style="dim")
+    for f in report.findings:
+        line = Text(f"  {f.kind:<14}", style="magenta" if f.boilerplate else "yellow")
+        line.append(f.text.strip()[:60])
+        line.append(f"  ({f.detail})", style="dim")
+        console.print(line)
+
+
 # ---------------------------------------------------------------- eval
 
 
@@ -505,6 +574,19 @@ def lm_build(corpora: tuple[Path, ...], output: Path, order: int, prune: str, ke
     except (ModelError, ValueError) as exc:
         raise Failure(str(exc)) from None
     click.echo(json.dumps(card, ensure_ascii=False, indent=2))
+
+
+@lm.command("qc-buckets")
+@click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled).")
+def lm_qc_buckets(corpora: tuple[Path, ...], model_dir: Path | None) -> None:
+    """Perplexity bucket edges for `restore qc` (33rd/67th percentile of held-out train paragraphs)."""
+    from .corpus import corpus_files
+    from .lm import CharLM
+    from .qc import perplexity_buckets
+
+    sources = [f for c in corpora for f in corpus_files(c) if "-dev" not in f.name]
+    click.echo(json.dumps(perplexity_buckets(CharLM.load(model_dir), sources)))
 
 
 @main.group()
