@@ -391,6 +391,7 @@ def batch_progress() -> Iterator[Callable[[int, int, int, int], None]]:
 @main.command("qc")
 @click.argument("files", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Also write an HTML report of all files.")
 @click.option(
     "--strip-boilerplate",
     "strip_dir",
@@ -402,6 +403,7 @@ def batch_progress() -> Iterator[Callable[[int, int, int, int], None]]:
 def qc_command(
     files: tuple[str, ...],
     fmt: str,
+    html_path: Path | None,
     strip_dir: Path | None,
     lexicons: tuple[str, ...],
     replace_lexicon: bool,
@@ -415,8 +417,10 @@ def qc_command(
 
     docs = load_inputs(files, encoding, max_bytes)
     restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    reports = []
     for doc in progress(docs, "checking") if len(docs) > 1 else docs:
         report = check(doc.name, doc.text, restorer)
+        reports.append(report)
         if fmt == "jsonl":
             click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         else:
@@ -425,6 +429,10 @@ def qc_command(
             if doc.name in ("-", "<stdin>"):
                 raise Failure("--strip-boilerplate needs file inputs, not stdin")
             write_atomic(strip_dir / Path(doc.name).name, strip_boilerplate(doc.text, report.findings))
+    if html_path is not None:
+        from .qc_report import render_html
+
+        write_atomic(html_path, render_html(reports))
 
 
 def print_qc_human(report: Any) -> None:
