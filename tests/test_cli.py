@@ -141,3 +141,15 @@ def test_a_short_gbk_file_is_named_gb18030(tmp_path):
     path.write_bytes("营商环境".encode("gbk"))
     line = one_line_error(run_cli("scan", str(path)))
     assert "GB18030" in line and "--encoding gb18030" in line
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    import os
+
+    src = tmp_path / "page.txt"
+    src.write_text(DAMAGED, encoding="utf-8")
+    out = tmp_path / "out.txt"
+    assert run_cli("fix", str(src), "-o", str(out)).returncode == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
