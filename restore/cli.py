@@ -640,6 +640,109 @@ def lexicon_mine(corpora: tuple[Path, ...], lexicons: tuple[str, ...], output: P
     click.echo(f"{len(d)} phrases for {len({p.filter_string for p in d.phrases})} strings", err=True)
 
 
+@lexicon.command("build-reference")
+@click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled reference-ngrams.tsv.xz.")
+def lexicon_build_reference(corpora: tuple[Path, ...], output: Path | None) -> None:
+    """Count the reference n-grams that `lexicon infer` compares a site against (train text only)."""
+    from .corpus import corpus_files
+    from .infer import DEFAULT_REFERENCE, build_reference
+
+    sources = [f for c in corpora for f in corpus_files(c) if "-train" in f.name and "cpc-" not in f.name]
+    if not sources:
+        raise Failure("no *-train corpus files found")
+    ref = build_reference(sources, output or DEFAULT_REFERENCE)
+    click.echo(f"{len(ref.counts)} n-grams from {ref.characters:,} characters", err=True)
+
+
+def _site_texts(paths: tuple[str, ...], text_field: str) -> list[str]:
+    from .review.sources import SourceProblem, iter_sources
+
+    texts = []
+    for item in iter_sources(paths, text_field=text_field):
+        if isinstance(item, SourceProblem):
+            click.echo(f"restore: error: {item.where}: {item.message} (skipped)", err=True)
+        else:
+            texts.append(item.text)
+    if not texts:
+        raise Failure("no usable text in " + ", ".join(paths))
+    return texts
+
+
+@lexicon.command("infer")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--text-field", default="text", show_default=True, help="JSONL field with the page text.")
+@click.option("--candidates", type=click.IntRange(1, 5000), default=500, show_default=True)
+@click.option("--min-junctions", type=int, default=2, show_default=True, help="Junctions an entry must fill.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the inferred list here (for --lexicon).")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled).")
+def lexicon_infer(
+    paths: tuple[str, ...],
+    text_field: str,
+    candidates: int,
+    min_junctions: int,
+    output: Path | None,
+    fmt: str,
+    model_dir: Path | None,
+) -> None:
+    """Infer a site's filter list from many of its pages (files, directories, JSONL)."""
+    from .infer import InferenceError, infer_filter_list, lexicon_text
+
+    texts = _site_texts(paths, text_field)
+    try:
+        entries = infer_filter_list(texts, candidates=candidates, model_dir=model_dir)
+    except (InferenceError, ModelError) as exc:
+        raise Failure(str(exc)) from None
+    kept = [e for e in entries if e.junctions >= min_junctions]
+    if fmt == "jsonl":
+        for e in kept:
+            click.echo(json.dumps(e.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(
+            f"{len(kept)} string(s) the site's pages never show but the reference expects, and that fill junctions:"
+        )
+        for e in kept:
+            click.echo(
+                f"  {e.string}\texpected {e.expected:.1f}, observed {e.observed}, junctions filled {e.junctions}"
+            )
+    if output is not None:
+        write_atomic(output, lexicon_text(entries, min_junctions))
+
+
+@lexicon.command("match")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--lexicon", "lexicons", multiple=True, required=True, help="A known filter list to rank. Repeatable.")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--candidates", type=click.IntRange(1, 5000), default=500, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+def lexicon_match(
+    paths: tuple[str, ...], lexicons: tuple[str, ...], text_field: str, candidates: int, fmt: str
+) -> None:
+    """Rank known filter lists by how well they explain a site's deletions (fingerprinting)."""
+    from .infer import InferenceError, Reference, infer_filter_list, match_lists
+    from .lexicon import load_filter_list
+
+    try:
+        lists = [load_filter_list(name) for name in lexicons]
+    except LexiconError as exc:
+        raise Failure(str(exc)) from None
+    texts = _site_texts(paths, text_field)
+    try:
+        reference = Reference.load()
+        entries = infer_filter_list(texts, reference, candidates=candidates)
+    except (InferenceError, ModelError) as exc:
+        raise Failure(str(exc)) from None
+    for m in match_lists(entries, lists, texts, reference):
+        if fmt == "jsonl":
+            click.echo(json.dumps(m.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(
+                f"{m.score:+.3f}  {m.name}  ({m.entries} entries; explains {m.explained:.0%} of the filled junctions, "
+                f"{m.contradicted:.0%} of its expected entries appear intact)"
+            )
+
+
 @main.command("fit-decision")
 @click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--lexicon", "lexicons", multiple=True, help="Extra filter lists to simulate while fitting.")

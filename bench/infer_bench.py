@@ -1,0 +1,135 @@
+"""Filter-list inference and fingerprinting benchmark. For each trial list, 300 shuffled
+dev documents are damaged with it (entries that occur in them are the truth); the
+inferred list is scored, the restoration rate with the inferred list is compared with
+the rate with the true list (first three lists), and `match` ranks all public lists.
+Prints a table and writes bench/results/infer.{json,md}.
+
+    python bench/infer_bench.py            # 10 trials, about 15 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from restore.corpus import iter_documents  # noqa: E402
+from restore.engine import Restorer  # noqa: E402
+from restore.evaluate import evaluate  # noqa: E402
+from restore.infer import Reference, infer_filter_list, match_lists  # noqa: E402
+from restore.lexicon import FilterList, load_filter_list  # noqa: E402
+from restore.simulate import damage  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+KONSHENG = SHARED / "lexicons/konsheng-sensitive-lexicon"
+FWWDN = SHARED / "lexicons/fwwdn-sensitive-stop-words"
+TRIALS = [
+    "政治类型",
+    "民生词库",
+    "反动词库",
+    "贪腐词库",
+    "COVID-19词库",
+    "补充词库",
+    "其他词库",
+    "暴恐词库",
+    "涉枪涉爆",
+    "广告类型",
+]
+
+
+def candidates_lists() -> list[FilterList]:
+    names = sorted(p for p in KONSHENG.glob("*.txt")) + sorted(p for p in FWWDN.glob("*.txt"))
+    return [load_filter_list(p) for p in names]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=300)
+    parser.add_argument("--trials", type=int, default=len(TRIALS))
+    parser.add_argument("--rate-trials", type=int, default=3, help="trials that also compare restoration rates")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    dev = [text for _, text in iter_documents(SHARED / "corpus/xwlb-dev.jsonl.xz")]
+    random.Random(1).shuffle(dev)
+    dev = dev[: args.documents]
+    reference = Reference.load()
+    known = candidates_lists()
+    rows = []
+    for n, name in enumerate(TRIALS[: args.trials]):
+        started = time.time()
+        flist = load_filter_list(KONSHENG / f"{name}.txt")
+        present = [e for e in flist.entries if any(e in d for d in dev)]
+        damaged = [damage(d, present)[0] for d in dev]
+        deleted = {e: sum(d.count(e) for d in dev) for e in present}
+        truth = {e for e in present if deleted[e] >= 5}
+        inferred = infer_filter_list(damaged, reference)
+        kept = [e.string for e in inferred if e.junctions >= 2]
+        k = max(len(truth), 1)
+        recall = len(truth & set(kept)) / k if truth else None
+        precision = len({e.string for e in inferred[:k]} & set(present)) / k if truth else None
+        ranking = match_lists(inferred, known, damaged, reference)
+        rank = next(i for i, m in enumerate(ranking, 1) if m.name == name)
+        row: dict[str, object] = {
+            "list": name,
+            "present": len(present),
+            "deleted_5x": len(truth),
+            "recall": recall,
+            "precision_at_k": precision,
+            "match_rank": rank,
+            "match_top": ranking[0].name,
+        }
+        if n < args.rate_trials and truth:
+            true_rate = evaluate(Restorer(filter_list=FilterList(name, tuple(present))), dev, present)
+            inferred_rate = evaluate(Restorer(filter_list=FilterList("inferred", tuple(kept))), dev, present)
+            row["exact_true_list"] = true_rate.metrics(0.5)["exact_restoration"]
+            row["exact_inferred_list"] = inferred_rate.metrics(0.5)["exact_restoration"]
+        row["seconds"] = round(time.time() - started)
+        rows.append(row)
+        Console().print(row)
+
+    table = Table(title=f"Filter-list inference on {args.documents} damaged dev documents")
+    cols = ["list", "present", "deleted_5x", "recall", "precision_at_k", "exact_true_list", "exact_inferred_list"]
+    cols += ["match_rank", "match_top"]
+    for c in cols:
+        table.add_column(c.replace("_", " "))
+
+    def fmt(v: object) -> str:
+        return f"{v:.2f}" if isinstance(v, float) else ("—" if v is None else str(v))
+
+    for row in rows:
+        table.add_row(*[fmt(row.get(c)) for c in cols])
+    Console().print(table)
+    top1 = sum(1 for r in rows if r["match_rank"] == 1)
+    results = {
+        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "command": " ".join(["python", "bench/infer_bench.py", *sys.argv[1:]]),
+        "trials": rows,
+        "fingerprint_top1": f"{top1}/{len(rows)}",
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "infer.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    md = [
+        "# Filter-list inference benchmark",
+        "",
+        f"`{results['command']}` on {results['machine']}.",
+        "",
+        "| " + " | ".join(c.replace("_", " ") for c in cols) + " |",
+        "|" + "---|" * len(cols),
+    ]
+    md += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    md += ["", f"Fingerprinting: the true list ranked first in {top1} of {len(rows)} trials.", ""]
+    (args.out / "infer.md").write_text("\n".join(md), "utf-8")
+
+
+if __name__ == "__main__":
+    main()
