@@ -3,8 +3,9 @@
 A filter deletes every occurrence of its strings, so across many pages of one site a
 deleted string is *expected* (official Chinese uses 政府 dozens of times in a report) but
 never *observed*. That alone also flags strings a site simply never writes about, so each
-absent string must also *explain damage*: the engine, given the absent strings as its only
-filter list, has to put it back into junctions of the site's text with confidence.
+absent string must also *explain damage*: absent strings are shortlisted by the surprising
+junctions they fit, then the engine, given the shortlist as its only filter list, has to
+put each back into junctions of the site's text with confidence.
 
 Expected counts come from a reference table of character n-grams (1–6) of the training
 corpus, shipped as ``data/reference-ngrams.tsv.xz`` and rebuilt by
@@ -136,6 +137,37 @@ def absent_strings(texts: Sequence[str], reference: Reference) -> tuple[list[str
     return absent, expected, observed
 
 
+def junction_order(texts: Sequence[str], absent: Sequence[str], reference: Reference, engine: Restorer) -> list[str]:
+    """Absent strings ordered by how many surprising junctions of the site they fit at
+    both ends (the reference holds left character + g and g + right character), weighted
+    by the square root of the expected count. Measured better than the expected count
+    alone (bench/experiments/filter_list_inference.py)."""
+    from .detect import detect_sites
+    from .lexicon import PhraseDictionary
+
+    wanted = set(absent)
+    by_left: dict[str, set[str]] = {}
+    by_right: dict[str, set[str]] = {}
+    for gram in reference.counts:
+        if len(gram) < 2:
+            continue
+        if gram[1:] in wanted:
+            by_left.setdefault(gram[0], set()).add(gram[1:])
+        if gram[:-1] in wanted:
+            by_right.setdefault(gram[-1], set()).add(gram[:-1])
+    fits: Counter[str] = Counter()
+    no_phrases = PhraseDictionary(())
+    for text in texts:
+        for site in detect_sites(text, engine.lm, no_phrases):
+            o = site.offset
+            if 0 < o < len(text):
+                left, right = by_left.get(text[o - 1]), by_right.get(text[o])
+                if left and right:
+                    fits.update(left & right)
+    scale = sum(len(t) for t in texts) / reference.characters
+    return sorted(fits, key=lambda g: (-fits[g] * min(reference.counts[g] * scale, 50.0) ** 0.5, g))
+
+
 def infer_filter_list(
     texts: Sequence[str],
     reference: Reference | None = None,
@@ -148,7 +180,10 @@ def infer_filter_list(
         raise InferenceError("no text to infer from")
     reference = reference or Reference.load()
     absent, expected, observed = absent_strings(texts, reference)
-    chosen = absent[:candidates]
+    if not absent:
+        return []
+    scout = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(absent[:1])))
+    chosen = junction_order(texts, absent, reference, scout)[:candidates]
     if not chosen:
         return []
     engine = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(chosen)))
