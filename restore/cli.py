@@ -655,11 +655,11 @@ def lexicon_build_reference(corpora: tuple[Path, ...], output: Path | None) -> N
     click.echo(f"{len(ref.counts)} n-grams from {ref.characters:,} characters", err=True)
 
 
-def _site_texts(paths: tuple[str, ...], text_field: str) -> list[str]:
+def _site_texts(paths: tuple[str, ...], text_field: str, encoding: str | None = None) -> list[str]:
     from .review.sources import SourceProblem, iter_sources
 
     texts = []
-    for item in iter_sources(paths, text_field=text_field):
+    for item in iter_sources(paths, text_field=text_field, encoding=encoding):
         if isinstance(item, SourceProblem):
             click.echo(f"restore: error: {item.where}: {item.message} (skipped)", err=True)
         else:
@@ -676,6 +676,7 @@ def _site_texts(paths: tuple[str, ...], text_field: str) -> list[str]:
 @click.option("--min-junctions", type=int, default=2, show_default=True, help="Junctions an entry must fill.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the inferred list here (for --lexicon).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--encoding", help="Decode .txt inputs with this encoding instead of requiring UTF-8.")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled).")
 def lexicon_infer(
     paths: tuple[str, ...],
@@ -684,12 +685,13 @@ def lexicon_infer(
     min_junctions: int,
     output: Path | None,
     fmt: str,
+    encoding: str | None,
     model_dir: Path | None,
 ) -> None:
     """Infer a site's filter list from many of its pages (files, directories, JSONL)."""
     from .infer import InferenceError, infer_filter_list, lexicon_text
 
-    texts = _site_texts(paths, text_field)
+    texts = _site_texts(paths, text_field, encoding)
     try:
         entries = infer_filter_list(texts, candidates=candidates, model_dir=model_dir)
     except (InferenceError, ModelError) as exc:
@@ -716,8 +718,14 @@ def lexicon_infer(
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 5000), default=500, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--encoding", help="Decode .txt inputs with this encoding instead of requiring UTF-8.")
 def lexicon_match(
-    paths: tuple[str, ...], lexicons: tuple[str, ...], text_field: str, candidates: int, fmt: str
+    paths: tuple[str, ...],
+    lexicons: tuple[str, ...],
+    text_field: str,
+    candidates: int,
+    fmt: str,
+    encoding: str | None,
 ) -> None:
     """Rank known filter lists by how well they explain a site's deletions (fingerprinting)."""
     from .infer import InferenceError, Reference, infer_filter_list, match_lists
@@ -727,7 +735,7 @@ def lexicon_match(
         lists = [load_filter_list(name) for name in lexicons]
     except LexiconError as exc:
         raise Failure(str(exc)) from None
-    texts = _site_texts(paths, text_field)
+    texts = _site_texts(paths, text_field, encoding)
     try:
         reference = Reference.load()
         entries = infer_filter_list(texts, reference, candidates=candidates)

@@ -3,13 +3,12 @@ collections. Each unusable file or line becomes one problem message; the rest go
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..corpus import is_jsonl, open_text
+from ..corpus import is_jsonl
 from ..inputs import MAX_DOCUMENT_BYTES, InputError, read_document
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")
@@ -39,47 +38,29 @@ def _collection_files(root: Path) -> list[Path]:
 def _jsonl_items(
     path: Path, label: str, text_field: str, id_field: str, max_bytes: int
 ) -> Iterator[SourceItem | SourceProblem]:
+    """Records of a JSONL collection, read by the batch runner's streaming reader (so
+    compressed files, binary data, other encodings and oversized lines are handled the
+    same way in both places)."""
+    from ..batch import BatchError, Reader
+
     try:
-        handle = open_text(path)
-    except OSError as exc:
-        yield SourceProblem(label, f"cannot read: {exc.strerror or exc}")
-        return
-    with handle:
-        lineno = 0
-        while True:
-            lineno += 1
-            try:
-                line = handle.readline(max_bytes + 1)
-            except UnicodeDecodeError:
-                yield SourceProblem(f"{label}:{lineno}", "not UTF-8 text; the rest of this file was not imported")
-                return
-            except (OSError, EOFError, ValueError) as exc:
-                yield SourceProblem(f"{label}:{lineno}", f"cannot read: {exc}")
-                return
-            if not line:
-                return
-            if len(line) > max_bytes:
-                yield SourceProblem(f"{label}:{lineno}", "line is longer than --max-bytes; the rest was not imported")
-                return
-            if not line.strip():
+        reader = Reader(path, text_field, id_field, max_bytes)
+        for item in reader:
+            lineno = item.where.removeprefix("line ")
+            if item.record is None:
+                yield SourceProblem(f"{label}:{lineno}", item.error or "unreadable")
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield SourceProblem(f"{label}:{lineno}", f"not JSON ({exc.msg})")
-                continue
-            if not isinstance(record, dict):
-                yield SourceProblem(f"{label}:{lineno}", "not a JSON object")
-                continue
-            body = record.get(text_field)
+            body = item.record.get(text_field)
             if not isinstance(body, str) or not body.strip():
                 yield SourceProblem(f"{label}:{lineno}", f"no text in field {text_field!r}")
                 continue
-            ident = record.get(id_field)
+            ident = item.record.get(id_field)
             key = str(ident) if ident not in (None, "") else f"{label}:{lineno}"
-            meta = {k: v for k, v in record.items() if k != text_field}
-            meta.update({"file": label, "line": lineno})
+            meta = {k: v for k, v in item.record.items() if k != text_field}
+            meta.update({"file": label, "line": int(lineno)})
             yield SourceItem(key, body, meta)
+    except BatchError as exc:
+        yield SourceProblem(label, str(exc).removeprefix(f"{path}: "))
 
 
 def iter_sources(
