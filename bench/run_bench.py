@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from restore.corpus import iter_documents  # noqa: E402
 from restore.engine import Restorer, restoration_from_gaps  # noqa: E402
-from restore.evaluate import THRESHOLDS, evaluate  # noqa: E402
+from restore.evaluate import evaluate  # noqa: E402
 from restore.lexicon import default_filter_list, load_filter_list  # noqa: E402
 from restore.simulate import damage  # noqa: E402
 
@@ -34,6 +34,7 @@ LISTS = {
     "konsheng 政治类型 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/政治类型.txt",
     "konsheng 反动词库 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/反动词库.txt",
 }
+THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 DEV = [SHARED / "corpus/xwlb-dev.jsonl.xz", SHARED / "corpus/gov-work-reports-dev.jsonl.xz"]
 
 
@@ -77,15 +78,34 @@ def seed_gold(restorer: Restorer, threshold: float) -> dict[str, float]:
     }
 
 
-def speed(restorer: Restorer, docs: list[str]) -> dict[str, float]:
+def speed(restorer: Restorer, docs: list[str], entries: tuple[str, ...]) -> dict[str, float]:
+    """scan throughput on clean text and on the same text damaged by the filter."""
     text = "\n".join(docs)[:400_000]
-    started = time.perf_counter()
-    restorer.scan(text)
-    seconds = time.perf_counter() - started
+    damaged = damage(text, entries)[0]
+    out: dict[str, float] = {"characters": len(text), "damaged_characters": len(damaged)}
+    for key, sample in (("chars_per_second", text), ("damaged_chars_per_second", damaged)):
+        started = time.perf_counter()
+        restorer.scan(sample)
+        out[key] = len(sample) / (time.perf_counter() - started)
     load_started = time.perf_counter()
     Restorer()
-    load = time.perf_counter() - load_started
-    return {"characters": len(text), "chars_per_second": len(text) / seconds, "load_seconds": load}
+    out["load_seconds"] = time.perf_counter() - load_started
+    return out
+
+
+# Each source of evidence on and off (seed list): the n-gram models alone, plus the
+# document-support pass, plus long-context rescoring with the corpus index.
+ABLATION = {
+    "n-gram models": {"use_index": False, "document_support": False},
+    "+ document support": {"use_index": False, "document_support": True},
+    "+ corpus index (all)": {"use_index": True, "document_support": True},
+}
+
+
+def best_at_precision(metrics: list[dict[str, float]], precision: float) -> dict[str, float] | None:
+    """The threshold with the most exact restorations among those at or above ``precision``."""
+    ok = [m for m in metrics if m["precision"] >= precision]
+    return max(ok, key=lambda m: m["exact_restoration"]) if ok else None
 
 
 def markdown(results: dict) -> str:
@@ -100,10 +120,33 @@ def markdown(results: dict) -> str:
     ]
     for name, per in results["lists"].items():
         for m in per["thresholds"]:
-            if m["threshold"] in (0.5, 0.7, 0.9, 0.95):
+            if m["threshold"] in (0.4, 0.45, 0.5, 0.7, 0.9, 0.95):
                 out.append(
                     f"| {name} | {per['gold_gaps']} | {m['threshold']:.2f} | {m['applied']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['exact_restoration']:.3f} | {per['damage']} |"
                 )
+    out += ["", "Best exact restoration at a given detection precision (the threshold that gives it):", ""]
+    out += ["| filter list | at precision ≥ 0.93 | ≥ 0.94 | ≥ 0.95 |", "|---|---|---|---|"]
+    for name, per in results["lists"].items():
+        cells = []
+        for p in ("0.93", "0.94", "0.95"):
+            b = per["best"][p]
+            cells.append(f"{b['exact_restoration']:.3f} (t={b['threshold']}, p={b['precision']:.3f})" if b else "—")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "Ablation (seed list): each source of evidence added in turn.",
+        "",
+        "| evidence | exact at precision ≥ 0.94 | exact at ≥ 0.95 | exact at 0.9 (precision) | characters/s |",
+        "|---|---|---|---|---|",
+    ]
+    for label, a in results["ablation"].items():
+        cells = []
+        for p in ("0.94", "0.95"):
+            b = a["best"][p]
+            cells.append(f"{b['exact_restoration']:.3f} (t={b['threshold']})" if b else "—")
+        m = a["at_0.9"]
+        cells.append(f"{m['exact_restoration']:.3f} ({m['precision']:.3f})")
+        out.append(f"| {label} | " + " | ".join(cells) + f" | {a['chars_per_second']:,.0f} |")
     out += [
         "",
         "Calibration (seed list; the top candidate at every examined junction):",
@@ -137,12 +180,32 @@ def markdown(results: dict) -> str:
     sp = results["speed"]
     out += [
         "",
-        f"Speed, one core, after load: `scan` {sp['chars_per_second']:,.0f} characters/s on {sp['characters']:,} dev characters; "
+        f"Speed, one core, after load: `scan` {sp['chars_per_second']:,.0f} characters/s on {sp['characters']:,} clean dev characters, "
+        f"{sp['damaged_chars_per_second']:,.0f} characters/s on the same text damaged by the seed list; "
         f"model load {sp['load_seconds']:.2f} s; peak RSS of the whole benchmark {results['peak_rss_mb']:.0f} MB.",
         "",
     ]
     out += ["Most missed (seed list, at 0.9): " + ", ".join(f"{t} {n}" for t, n in seed["top_missed"][:10]) + "."]
     return "\n".join(out) + "\n"
+
+
+def ablation(docs: list[str], entries: tuple[str, ...], full: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for label, options in ABLATION.items():
+        if options["use_index"]:
+            per = full  # the main run above is this configuration
+            metrics = per["thresholds"]
+            cps = per["chars_per_second"]
+        else:
+            report = evaluate(Restorer(**options), docs, entries, THRESHOLDS)
+            metrics = [report.metrics(t) for t in THRESHOLDS]
+            cps = report.characters / report.seconds if report.seconds else 0.0
+        out[label] = {
+            "best": {str(p): best_at_precision(metrics, p) for p in (0.94, 0.95)},  # type: ignore[arg-type]
+            "at_0.9": next(m for m in metrics if m["threshold"] == 0.9),  # type: ignore[union-attr]
+            "chars_per_second": cps,
+        }
+    return out
 
 
 def main() -> None:
@@ -163,7 +226,7 @@ def main() -> None:
     for name, path in LISTS.items():
         restorer = Restorer(lexicons=[path] if path else [])
         entries = load_filter_list(path).entries if path else default_filter_list().entries
-        report = evaluate(restorer, docs, entries)
+        report = evaluate(restorer, docs, entries, THRESHOLDS)
         per = {
             "gold_gaps": report.gold_gaps,
             "documents": report.documents,
@@ -175,6 +238,8 @@ def main() -> None:
             "top_wrong": report.wrong.most_common(15),
             "chars_per_second": report.characters / report.seconds if report.seconds else 0.0,
         }
+        metrics = per["thresholds"]
+        per["best"] = {str(p): best_at_precision(metrics, p) for p in (0.93, 0.94, 0.95)}  # type: ignore[arg-type]
         results["lists"][name] = per  # type: ignore[index]
         for m in per["thresholds"]:  # type: ignore[union-attr]
             if m["threshold"] in (0.8, 0.9, 0.95):
@@ -213,7 +278,8 @@ def main() -> None:
                 false[str(t)] = {"insertions": n, "per_10k_chars": n / chars * 10_000 if chars else 0.0}
             results["untouched"] = {"paragraphs": len(untouched), "characters": chars, "false_insertions": false}
             results["seed_gold"] = {str(t): seed_gold(restorer, t) for t in (0.8, 0.9, 0.95)}
-            results["speed"] = speed(restorer, docs)
+            results["speed"] = speed(restorer, docs, entries)
+            results["ablation"] = ablation(docs, entries, per)
     console.print(table)
     u = results["untouched"]
     console.print(

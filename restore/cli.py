@@ -29,7 +29,20 @@ class Failure(click.ClickException):
         click.echo(f"restore: error: {self.message}", err=True)
 
 
+def _remember_index(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    ctx.meta["restore.index"] = value
+    return value
+
+
 def engine_options(func: F) -> F:
+    func = click.option(
+        "--index",
+        expose_value=False,
+        callback=_remember_index,
+        metavar="DIR|none",
+        help="Corpus index for long-context evidence (default: the one `restore index build` made, "
+        "if any); 'none' turns it off.",
+    )(func)
     func = click.option(
         "--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled)."
     )(func)
@@ -53,11 +66,27 @@ def input_options(func: F) -> F:
     return func
 
 
+def index_choice() -> tuple[str | None, bool]:
+    """(index directory, whether to use one) from the command line's --index."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get("restore.index") if ctx is not None else None
+    if value is not None and value.lower() == "none":
+        return None, False
+    return value, True
+
+
 def make_restorer(model_dir: Path | None, lexicons: Sequence[str], replace_lexicon: bool) -> Restorer:
     if replace_lexicon and not lexicons:
         raise Failure("--replace-lexicon needs at least one --lexicon")
+    index, use_index = index_choice()
     try:
-        return Restorer(model_dir=model_dir, lexicons=list(lexicons), replace_lexicon=replace_lexicon)
+        return Restorer(
+            model_dir=model_dir,
+            lexicons=list(lexicons),
+            replace_lexicon=replace_lexicon,
+            index=index,
+            use_index=use_index,
+        )
     except (ModelError, LexiconError) as exc:
         raise Failure(str(exc)) from None
 
@@ -148,7 +177,7 @@ def print_gaps_human(name: str, text: str, gaps: Sequence[Gap], min_confidence: 
         for rank, cand in enumerate(gap.candidates[:3], 1):
             lm = [e.value for e in cand.evidence if e.kind == "lm" and e.value is not None]
             why = [f"LM gain {lm[0]:+.1f}/{lm[1]:+.1f}" if len(lm) == 2 else ""]
-            why += [e.detail for e in cand.evidence if e.kind in ("phrase", "document")]
+            why += [e.detail for e in cand.evidence if e.kind in ("phrase", "document", "index")]
             console.print(
                 Text(f"        {rank}. {cand.text}  ", style="cyan").append(
                     f"{cand.confidence:.2f}  " + "; ".join(w for w in why if w), style="dim"
@@ -316,7 +345,7 @@ def batch_command(
     the exit status is the number of failed records (at most 100).
     """
     from .batch import BatchError, run_batch
-    from .pipeline import StepConfig
+    from .pipeline import StepConfig, engine_for
 
     if replace_lexicon and not lexicons:
         raise Failure("--replace-lexicon needs at least one --lexicon")
@@ -327,7 +356,13 @@ def batch_command(
         lexicons=tuple(lexicons),
         replace_lexicon=replace_lexicon,
         max_bytes=max_bytes,
+        index=index_choice()[0],
+        use_index=index_choice()[1],
     )
+    try:
+        engine_for(config)  # a missing model or index fails here, before any output is written
+    except (ModelError, LexiconError) as exc:
+        raise Failure(str(exc)) from None
     try:
         with batch_progress() as update:
             if engine == "ray":
@@ -595,6 +630,62 @@ def lm_qc_buckets(corpora: tuple[Path, ...], model_dir: Path | None) -> None:
 
     sources = [f for c in corpora for f in corpus_files(c) if "-dev" not in f.name]
     click.echo(json.dumps(perplexity_buckets(CharLM.load(model_dir), sources)))
+
+
+@main.group()
+def index() -> None:
+    """The corpus index: long-context evidence from a suffix array over reference text."""
+
+
+@index.command("build")
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Reference files or directories (*-dev* files are skipped).",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Index directory (default: restore/data/index).")
+def index_build(corpora: tuple[Path, ...], output: Path | None) -> None:
+    """Build the suffix array (libdivsufsort) over the training split of a corpus."""
+    from .index import DEFAULT_INDEX_DIR, build_index
+
+    try:
+        card = build_index(list(corpora), output or DEFAULT_INDEX_DIR)
+    except ModelError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(json.dumps(card, ensure_ascii=False, indent=2))
+
+
+@index.command("fit")
+@click.option("--corpus", "corpora", multiple=True, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--lexicon", "lexicons", multiple=True, help="Extra filter lists to simulate while fitting.")
+@click.option("--docs-per-list", type=int, default=200, show_default=True)
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory (default: built one).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled rescore.json.")
+def index_fit(
+    corpora: tuple[Path, ...],
+    lexicons: tuple[str, ...],
+    docs_per_list: int,
+    index_dir: Path | None,
+    output: Path | None,
+) -> None:
+    """Fit the rescoring model on synthetic damage of held-out train documents."""
+    from .index import CorpusIndex
+    from .rescore import DEFAULT_RESCORE_PATH
+    from .train import fit_rescorer
+
+    started = time.time()
+    try:
+        found = CorpusIndex.load(index_dir)
+    except ModelError as exc:
+        raise Failure(str(exc)) from None
+    model = fit_rescorer(
+        list(corpora), [Path(x) for x in lexicons], found, output or DEFAULT_RESCORE_PATH, docs_per_list
+    )
+    click.echo(json.dumps(model.meta, ensure_ascii=False), err=True)
+    click.echo(f"fitted in {time.time() - started:.0f}s", err=True)
 
 
 @main.group()

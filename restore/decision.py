@@ -45,6 +45,7 @@ class DecisionModel:
     weights: list[float]
     bias: float
     meta: dict[str, object]
+    features: tuple[str, ...] = FEATURES
 
     def logit(self, x: Sequence[float]) -> float:
         z = self.bias
@@ -59,12 +60,12 @@ class DecisionModel:
     def explain(self, x: Sequence[float]) -> dict[str, float]:
         return {
             name: w * (_clip(xi, -20, 20) - m) / s
-            for name, xi, m, s, w in zip(FEATURES, x, self.mean, self.scale, self.weights)
+            for name, xi, m, s, w in zip(self.features, x, self.mean, self.scale, self.weights)
         }
 
     def save(self, path: Path = DEFAULT_PATH) -> None:
         data = {
-            "features": list(FEATURES),
+            "features": list(self.features),
             "mean": self.mean,
             "scale": self.scale,
             "weights": self.weights,
@@ -74,11 +75,11 @@ class DecisionModel:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PATH) -> DecisionModel:
+    def load(cls, path: Path = DEFAULT_PATH, features: tuple[str, ...] = FEATURES) -> DecisionModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES:
+        if tuple(data["features"]) != features:
             raise ValueError(f"decision model {path} was fitted on other features")
-        return cls(data["mean"], data["scale"], data["weights"], data["bias"], data.get("meta", {}))
+        return cls(data["mean"], data["scale"], data["weights"], data["bias"], data.get("meta", {}), features)
 
     @classmethod
     def prior_only(cls) -> DecisionModel:
@@ -89,7 +90,9 @@ class DecisionModel:
         return cls([0.0] * n, [1.0] * n, weights, -3.0, {"fitted": False})
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iterations: int = 50) -> DecisionModel:
+def fit(
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iterations: int = 50, features: tuple[str, ...] = FEATURES
+) -> DecisionModel:
     """Fit L2-regularised logistic regression by Newton's method."""
     x = np.clip(x, -20, 20)
     mean = x.mean(axis=0)
@@ -109,5 +112,5 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iterations: int = 50) ->
         if np.max(np.abs(step)) < 1e-8:
             break
     return DecisionModel(
-        mean.tolist(), scale.tolist(), w[:-1].tolist(), float(w[-1]), {"fitted": True, "rows": int(len(y))}
+        mean.tolist(), scale.tolist(), w[:-1].tolist(), float(w[-1]), {"fitted": True, "rows": int(len(y))}, features
     )

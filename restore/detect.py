@@ -144,3 +144,30 @@ def detect_sites(
             hits = hits_by_offset.get(line.junction_offset(j), [])
             if s >= screen or hits or (force and wanted is not None):
                 yield Site(line, j, s, hits)
+
+
+# Quiet junctions below this surprisal are not worth even the document-support pass: on
+# dev-like text almost none of its restorations come from there.
+QUIET_FLOOR = 1.5
+
+
+def quiet_sites(
+    text: str, lm: CharLM, skip: set[int], screen: float = DEFAULT_SCREEN, floor: float = QUIET_FLOOR
+) -> Iterator[Site]:
+    """Junctions too unsurprising for ``detect_sites`` (but at least ``floor``), except
+    those at offsets in ``skip``.
+
+    The document-support pass looks at these for strings the document has already
+    clearly lost elsewhere: a filter deletes every occurrence, and some deletions leave
+    text that reads fluently.
+    """
+    for line in split_lines(text):
+        if not line.tokens:
+            continue
+        line.scores = lm.score_line(line.tokens)
+        for j in range(len(line.tokens) + 1):
+            if line.junction_offset(j) in skip:
+                continue
+            s = junction_surprisal(line.scores, j)
+            if floor <= s < screen:
+                yield Site(line, j, s)

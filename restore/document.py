@@ -13,7 +13,7 @@ GapKind = Literal["deletion", "mask", "unknown"]
 class Evidence:
     """One reason behind a candidate, in the spirit of ftfy's explanations."""
 
-    kind: str  # "lm", "lexicon", "phrase", "document", "mask", "reviewer"
+    kind: str  # "lm", "lexicon", "phrase", "document", "index", "mask", "reviewer"
     detail: str
     value: float | None = None
 

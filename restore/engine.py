@@ -15,10 +15,12 @@ from pathlib import Path
 
 from .decision import DEFAULT_PATH as DEFAULT_DECISION
 from .decision import DecisionModel
-from .detect import DEFAULT_SCREEN, detect_sites, find_masks
+from .detect import DEFAULT_SCREEN, detect_sites, find_masks, quiet_sites
 from .document import Evidence, Gap, Insertion, Restoration
+from .index import CorpusIndex
 from .lexicon import FilterList, PhraseDictionary, resolve_filter_list
 from .lm import CharLM, ModelError
+from .rescore import DEFAULT_RESCORE_PATH, Rescorer
 from .suggest import SiteResult, Suggester
 
 # Default threshold for applying a restoration without review. It favours precision:
@@ -103,7 +105,14 @@ class Restorer:
         phrases_path: Path | None = None,
         screen: float = DEFAULT_SCREEN,
         filter_list: FilterList | None = None,
+        index: CorpusIndex | Path | str | None = None,
+        use_index: bool = True,
+        document_support: bool = True,
     ):
+        """``index``: a corpus index or its directory; by default the one built into
+        ``restore/data/index`` is used when present (``use_index=False``: never).
+        ``document_support``: also try, at fluent junctions, strings the document has
+        clearly lost elsewhere."""
         self.lm = CharLM.load(model_dir)
         self.filter_list = filter_list or resolve_filter_list(list(lexicons), replace=replace_lexicon)
         path = decision_path or DEFAULT_DECISION
@@ -114,10 +123,15 @@ class Restorer:
         self.phrases = PhraseDictionary.load(phrases_path).restricted(self.filter_list)
         self.suggester = Suggester(self.lm, self.filter_list, self.decision)
         self.screen = screen
+        self.rescorer = _rescorer(index, use_index)
+        self.support_pass = document_support
 
     @property
     def version(self) -> dict[str, str]:
-        return {"model": self.lm.version, "lexicon": self.filter_list.name}
+        version = {"model": self.lm.version, "lexicon": self.filter_list.name}
+        if self.rescorer is not None:
+            version["index"] = self.rescorer.index.version
+        return version
 
     def _pass(
         self,
@@ -144,7 +158,43 @@ class Restorer:
         return results
 
     def analyse(self, text: str) -> Analysis:
+        analysis = self._ngram_analysis(text)
+        if self.rescorer is not None:
+            self.rescorer.rescore(analysis.results)
+        return analysis
+
+    def _support_pass(self, text: str, results: list[SiteResult]) -> list[SiteResult]:
+        """Quiet junctions that could take a string this document clearly lost elsewhere.
+
+        Only those strings are tried, and only where the bigram table allows them, so the
+        pass costs little more than scoring the lines once more."""
+        support = self.suggester.support(results)
+        if not support:
+            return []
+        wanted = frozenset(support)
+        found: list[SiteResult] = []
+        previous = None
+        for site in quiet_sites(text, self.lm, {r.site.offset for r in results}, self.screen):
+            if previous is not None and site.line is not previous:
+                previous.scores = None  # as in _pass: memory follows the damage
+            previous = site.line
+            tokens, j = site.line.tokens, site.junction
+            texts = wanted.intersection(
+                self.suggester.compatible(tokens[j - 1] if j > 0 else None, tokens[j] if j < len(tokens) else None)
+            )
+            if texts:
+                result = self.suggester.score_strings(site, texts)
+                if result.scored and result.scored[0].gain > 0:
+                    found.append(result)
+        if previous is not None:
+            previous.scores = None
+        self.suggester.featurise(found, text, support)
+        return found
+
+    def _ngram_analysis(self, text: str) -> Analysis:
         results = self._pass(text, text)
+        if self.support_pass:
+            results = sorted(results + self._support_pass(text, results), key=lambda r: r.site.offset)
         merged = {r.site.offset: r for r in results}
         # Second pass. Adjacent deletions hide each other (习总 is 习⟦近平⟧总⟦书记⟧), so
         # (a) junctions around provisional insertions are re-examined with them in place,
@@ -202,6 +252,22 @@ class Restorer:
 
     def fix(self, text: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Restoration:
         return restoration_from_gaps(text, self.scan(text), min_confidence)
+
+
+def _rescorer(index: CorpusIndex | Path | str | None, use_index: bool) -> Rescorer | None:
+    if not use_index:
+        return None
+    found = index if isinstance(index, CorpusIndex) else CorpusIndex.find(index)
+    if found is None:
+        if index is not None:
+            raise ModelError(f"corpus index not found: {index}")
+        return None
+    if not DEFAULT_RESCORE_PATH.is_file():
+        return None  # an index without a fitted rescoring model adds nothing
+    try:
+        return Rescorer.load(found)
+    except (ValueError, KeyError, OSError) as exc:
+        raise ModelError(f"cannot read rescoring model {DEFAULT_RESCORE_PATH}: {exc}") from None
 
 
 def restoration_from_gaps(text: str, gaps: Sequence[Gap], min_confidence: float) -> Restoration:

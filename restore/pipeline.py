@@ -38,9 +38,11 @@ class StepConfig:
     lexicons: tuple[str, ...] = ()
     replace_lexicon: bool = False
     max_bytes: int = MAX_DOCUMENT_BYTES
+    index: str | None = None  # corpus index directory; None: the default one, if built
+    use_index: bool = True
 
     def engine_key(self) -> tuple[Any, ...]:
-        return (self.model_dir, self.lexicons, self.replace_lexicon)
+        return (self.model_dir, self.lexicons, self.replace_lexicon, self.index, self.use_index)
 
 
 # One engine per process and engine settings: forked workers and actors each build theirs
@@ -53,7 +55,11 @@ def engine_for(config: StepConfig) -> Restorer:
     engine = _ENGINES.get(key)
     if engine is None:
         engine = Restorer(
-            model_dir=config.model_dir, lexicons=list(config.lexicons), replace_lexicon=config.replace_lexicon
+            model_dir=config.model_dir,
+            lexicons=list(config.lexicons),
+            replace_lexicon=config.replace_lexicon,
+            index=config.index,
+            use_index=config.use_index,
         )
         _ENGINES[key] = engine
     return engine
@@ -126,6 +132,8 @@ class RestoreStep:
     lexicons: Sequence[str] = field(default_factory=tuple)
     replace_lexicon: bool = False
     max_bytes: int = MAX_DOCUMENT_BYTES
+    index: str | None = None
+    use_index: bool = True
 
     @property
     def config(self) -> StepConfig:

@@ -53,12 +53,23 @@ def restore_dataset(
     replace_lexicon: bool = False,
     actors: int | None = None,
     batch_size: int = 16,
+    index: str | None = None,
+    use_index: bool = True,
 ) -> Any:
     """A Ray dataset with ``restored_text`` plus ``restorations``, ``gaps_unfilled`` and
-    ``qc`` (JSON text) added to every row. ``actors`` defaults to the cluster's CPUs."""
+    ``qc`` (JSON text) added to every row. ``actors`` defaults to the cluster's CPUs.
+    Rows keep their order only when the dataset was created with
+    ``DataContext.get_current().execution_options.preserve_order = True``."""
     import ray
 
-    config = StepConfig(text_field=text_field, model_dir=model_dir, lexicons=lexicons, replace_lexicon=replace_lexicon)
+    config = StepConfig(
+        text_field=text_field,
+        model_dir=model_dir,
+        lexicons=lexicons,
+        replace_lexicon=replace_lexicon,
+        index=index,
+        use_index=use_index,
+    )
     if min_confidence is not None:
         config = StepConfig(**{**asdict(config), "min_confidence": min_confidence})
     size = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))

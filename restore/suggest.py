@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .decision import DecisionModel
 from .detect import Site
 from .document import Candidate, Evidence
+from .index import LongContext
 from .lexicon import FilterList
 from .lm import CharLM, LineScores
 
@@ -46,6 +47,7 @@ class Scored:
     pair: bool = False
     features: list[float] = field(default_factory=list)
     confidence: float = 0.0
+    long_context: LongContext | None = None  # set when the corpus index rescored it
 
     @property
     def gain(self) -> float:
@@ -173,6 +175,14 @@ class Suggester:
         scored.sort(key=lambda s: s.gain, reverse=True)
         return SiteResult(site, scored[:KEEP])
 
+    def score_strings(self, site: Site, texts: Iterable[str]) -> SiteResult:
+        """Score only the given strings at a site (no pairs): the document-support pass."""
+        line = site.line
+        assert line.scores is not None
+        scored = self._both_ways(line.scores, site.junction, texts)
+        scored.sort(key=lambda s: s.gain, reverse=True)
+        return SiteResult(site, scored[:KEEP])
+
     def _both_ways(self, scores: LineScores, j: int, texts: Iterable[str]) -> list[Scored]:
         """Candidates that pass the cheap floor from either side, with both exact gains.
 
@@ -260,6 +270,16 @@ class Suggester:
                     evidence.append(
                         Evidence("phrase", f"{hit.phrase.phrase} (seen {hit.phrase.count}x in training text)")
                     )
+            if s.long_context is not None:
+                w, o = s.long_context.with_candidate, s.long_context.without
+                evidence.append(
+                    Evidence(
+                        "index",
+                        f"longest reference match across the gap: {w.length} characters with it "
+                        f"({w.count}x), {o.length} without",
+                        float(w.length - o.length),
+                    )
+                )
             if s.features and s.features[8]:
                 evidence.append(Evidence("document", "string occurs intact elsewhere in this document"))
             if s.features and s.features[12] > 0:

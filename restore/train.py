@@ -17,8 +17,11 @@ from .corpus import iter_documents
 from .decision import DEFAULT_PATH, DecisionModel, fit
 from .engine import Restorer
 from .evaluate import evaluate
+from .index import CorpusIndex
 from .lexicon import FilterList, default_filter_list, load_filter_list
 from .lm import check_training_sources, is_heldout
+from .rescore import DEFAULT_RESCORE_PATH, RESCORE_FEATURES, Rescorer
+from .simulate import damage
 
 
 def heldout_documents(sources: Sequence[Path], limit: int, seed: int = 13) -> list[str]:
@@ -27,6 +30,17 @@ def heldout_documents(sources: Sequence[Path], limit: int, seed: int = 13) -> li
     ]
     random.Random(seed).shuffle(docs)
     return docs[:limit]
+
+
+def _plans(lists: Sequence[Path]) -> list[tuple[FilterList, FilterList]]:
+    """(list that damages, list the restorer knows) pairs: the default list, then each
+    extra list as a user would run it, on top of the default one."""
+    base = default_filter_list()
+    plans: list[tuple[FilterList, FilterList]] = [(base, base)]
+    for path in lists:
+        flist = load_filter_list(path)
+        plans.append((flist, base.merged(flist)))
+    return plans
 
 
 def fit_decision(
@@ -39,16 +53,10 @@ def fit_decision(
     """Damage held-out documents with each list in turn and fit on the top candidates."""
     started = time.time()
     docs = heldout_documents(sources, docs_per_list * (len(lists) + 1))
-    base = default_filter_list()
-    plans: list[tuple[FilterList, FilterList]] = [(base, base)]
-    for path in lists:
-        flist = load_filter_list(path)
-        # As a user would run it: their list on top of the default one.
-        plans.append((flist, base.merged(flist)))
     xs: list[list[float]] = []
     ys: list[float] = []
-    for k, (damaging, known) in enumerate(plans):
-        restorer = Restorer(model_dir=model_dir, filter_list=known)
+    for k, (damaging, known) in enumerate(_plans(lists)):
+        restorer = Restorer(model_dir=model_dir, filter_list=known, use_index=False)
         chunk = docs[k * docs_per_list : (k + 1) * docs_per_list]
         report = evaluate(restorer, chunk, damaging.entries, thresholds=())
         for row in report.rows:
@@ -60,6 +68,49 @@ def fit_decision(
             "lists": ["default"] + [p.name for p in lists],
             "documents": len(docs),
             "positives": int(sum(ys)),
+            "seconds": round(time.time() - started, 1),
+        }
+    )
+    model.save(out)
+    return model
+
+
+def fit_rescorer(
+    sources: Sequence[Path],
+    lists: Sequence[Path],
+    index: CorpusIndex,
+    out: Path = DEFAULT_RESCORE_PATH,
+    docs_per_list: int = 500,
+) -> DecisionModel:
+    """Fit the long-context rescoring model on the same kind of rows as the decision model.
+
+    Every shortlisted candidate (not only the top one) is a row, labelled by whether it is
+    exactly the deleted string: the rescorer may change which candidate comes first.
+    The index must not hold the held-out documents (``build_index`` leaves them out).
+    """
+    started = time.time()
+    docs = heldout_documents(sources, docs_per_list * (len(lists) + 1))
+    probe = Rescorer(index, DecisionModel.prior_only())
+    xs: list[list[float]] = []
+    ys: list[float] = []
+    for k, (damaging, known) in enumerate(_plans(lists)):
+        restorer = Restorer(filter_list=known, use_index=False)
+        for original in docs[k * docs_per_list : (k + 1) * docs_per_list]:
+            damaged, gold = damage(original, damaging.entries)
+            if not gold:
+                continue
+            gold_at = {g.offset: g.text for g in gold}
+            for result in restorer.analyse(damaged).results:
+                for scored, _, row in probe.evidence(result):
+                    xs.append(row)
+                    ys.append(1.0 if gold_at.get(result.site.offset) == scored.text else 0.0)
+    model = fit(np.array(xs), np.array(ys), features=RESCORE_FEATURES)
+    model.meta.update(
+        {
+            "lists": ["default"] + [p.name for p in lists],
+            "documents": len(docs),
+            "positives": int(sum(ys)),
+            "index": index.version,
             "seconds": round(time.time() - started, 1),
         }
     )

@@ -26,8 +26,9 @@ def test_restore_dataset_adds_the_columns(local_cluster):
     from restore.ray import restore_dataset
 
     records = _records(20)
-    ds = ray.data.from_items([{"id": r["id"], "text": r["text"]} for r in records])
+    # A dataset takes its execution options from the context when it is created.
     ray.data.DataContext.get_current().execution_options.preserve_order = True
+    ds = ray.data.from_items([{"id": r["id"], "text": r["text"]} for r in records])
     rows = restore_dataset(ds, actors=2).take_all()
     step = RestoreStep()
     assert [r["id"] for r in rows] == [r["id"] for r in records]

@@ -1,0 +1,223 @@
+"""Long-context evidence: a suffix array over a reference corpus (the infini-gram idea).
+
+A 6-gram model sees five characters of context. Official Chinese repeats long formulas
+(坚持以人民为中心的发展思想), so whether ``left + candidate + right`` occurs verbatim in a
+reference corpus, and how far the match reaches on each side, is evidence the n-gram
+model cannot give. The index answers two questions by binary search over a suffix array
+(built with libdivsufsort through ``pydivsufsort``):
+
+- ``count(s)``: how often ``s`` occurs in the reference text;
+- ``span(text, lo, hi)``: the longest substring of ``text`` that covers ``text[lo:hi]``
+  and occurs in the reference text.
+
+The index holds the reference text itself, so it is never shipped inside the package:
+``restore index build --corpus DIR`` builds it from a corpus on the user's machine (the
+training split of ``../shared/corpus`` for the default), by default into
+``restore/data/index/``, where ``Restorer`` finds it. Without it the engine runs on the
+n-gram models alone.
+
+Files: ``text.u16`` (the reference text as big-endian UTF-16 code units, so byte order is
+code-unit order), ``sa.i32`` (suffix array, native int32) and ``index.json`` (card).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .lm import HELDOUT_MODULUS, ModelError, check_training_sources, training_lines
+
+DEFAULT_INDEX_DIR = Path(__file__).parent / "data" / "index"
+TEXT_NAME = "text.u16"
+SA_NAME = "sa.i32"
+CARD_NAME = "index.json"
+# Paragraphs are joined with this, so a match that reaches a paragraph edge can say so.
+BOUNDARY = "\n"
+
+
+@dataclass(frozen=True)
+class Span:
+    """The longest reference match around a junction: its length and how often it occurs."""
+
+    length: int
+    count: int
+
+
+@dataclass(frozen=True)
+class LongContext:
+    """What the index says about one candidate: the longest match across its junction with
+    the candidate in place, and without it."""
+
+    with_candidate: Span
+    without: Span
+
+
+class CorpusIndex:
+    def __init__(self, directory: Path, text: mmap.mmap, sa: memoryview, card: dict[str, object]):
+        self.directory = directory
+        self._text = text
+        self._sa = sa
+        self._n = len(sa)
+        self.card = card
+
+    @classmethod
+    def load(cls, directory: Path | str | None = None) -> CorpusIndex:
+        directory = Path(directory) if directory is not None else DEFAULT_INDEX_DIR
+        text_path, sa_path = directory / TEXT_NAME, directory / SA_NAME
+        for path in (text_path, sa_path):
+            if not path.is_file():
+                raise ModelError(f"corpus index not found: {path} (build it with `restore index build`)")
+        if sys.byteorder != "little":
+            raise ModelError("the corpus index is only supported on little-endian machines")
+        text_size, sa_size = text_path.stat().st_size, sa_path.stat().st_size
+        if text_size == 0 or text_size % 2 or sa_size != text_size * 2:
+            raise ModelError(f"corrupt corpus index in {directory}: file sizes do not match")
+        card: dict[str, object] = {}
+        card_path = directory / CARD_NAME
+        if card_path.is_file():
+            try:
+                card = json.loads(card_path.read_text(encoding="utf-8"))
+            except (ValueError, OSError) as exc:
+                raise ModelError(f"corrupt corpus index card {card_path}: {exc}") from None
+        with text_path.open("rb") as fh:
+            text = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        with sa_path.open("rb") as fh:
+            sa_map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        return cls(directory, text, memoryview(sa_map).cast("i"), card)
+
+    @classmethod
+    def find(cls, directory: Path | str | None = None) -> CorpusIndex | None:
+        """The index in ``directory`` (or the default place); None when none was built there."""
+        directory = Path(directory) if directory is not None else DEFAULT_INDEX_DIR
+        if not (directory / SA_NAME).exists():
+            return None
+        return cls.load(directory)
+
+    @property
+    def characters(self) -> int:
+        return self._n
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", self.directory.name))
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"directory": self.directory}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        other = CorpusIndex.load(Path(str(state["directory"])))
+        self.__dict__.update(other.__dict__)
+
+    def count(self, s: str) -> int:
+        """Occurrences of ``s`` in the reference text."""
+        if not s:
+            return self._n
+        first, last = self._range(_units(s), 0, self._n)
+        return last - first
+
+    def _range(self, pattern: bytes, lo: int, hi: int) -> tuple[int, int]:
+        """Suffix-array rows ``[first, last)`` that start with ``pattern``, searched within
+        ``[lo, hi)`` (the rows of a prefix of ``pattern``, when that is known)."""
+        m = len(pattern)
+        text, sa = self._text, self._sa
+        top = hi
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            at = sa[mid] << 1
+            if text[at : at + m] < pattern:
+                lo = mid + 1
+            else:
+                hi = mid
+        first, hi = lo, top
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            at = sa[mid] << 1
+            if text[at : at + m] <= pattern:
+                lo = mid + 1
+            else:
+                hi = mid
+        return first, lo
+
+    def span(self, text: str, lo: int, hi: int) -> Span:
+        """The longest ``text[s:e]`` with ``s <= lo`` and ``e >= hi`` that occurs at least once.
+
+        Two pointers: the furthest end for a start can only shrink as the start moves
+        left, so the search costs about ``len(text)`` lookups, not its square; growing the
+        end searches only within the rows of the shorter match.
+        """
+        start, end = lo, hi
+        first, last = self._range(_units(text[start:end]), 0, self._n)
+        if first == last:
+            return Span(0, 0)
+        while end < len(text):
+            a, b = self._range(_units(text[start : end + 1]), first, last)
+            if a == b:
+                break
+            end, first, last = end + 1, a, b
+        best = Span(end - start, last - first)
+        while start > 0:
+            start -= 1
+            count = 0
+            while end >= hi:
+                count = self.count(text[start:end])
+                if count:
+                    break
+                end -= 1
+            if end < hi:
+                break
+            if end - start > best.length:
+                best = Span(end - start, count)
+        return best
+
+
+def _units(s: str) -> bytes:
+    return s.encode("utf-16-be", "surrogatepass")
+
+
+def build_index(sources: Sequence[Path], out_dir: Path) -> dict[str, object]:
+    """Build the suffix array over the training split of ``sources``.
+
+    Uses the same paragraphs as the language models (held-out and ``*-dev*`` documents
+    excluded), so evidence the decision model is fitted on stays honest.
+    """
+    try:
+        from pydivsufsort import divsufsort
+    except ImportError:
+        raise ModelError("building a corpus index needs pydivsufsort: pip install 'restore[index]'") from None
+    files = check_training_sources(sources)
+    started = time.time()
+    paragraphs = [line.replace(" ", "") for line in training_lines(files, reverse=False)]
+    if not paragraphs:
+        raise ModelError("no training text found for the corpus index")
+    reference = BOUNDARY.join(paragraphs) + BOUNDARY
+    del paragraphs
+    units = np.frombuffer(_units(reference), dtype=">u2")
+    del reference
+    if len(units) >= 2**31:
+        raise ModelError("reference text too large for a 32-bit suffix array")
+    sa = np.asarray(divsufsort(units.astype(np.uint16)), dtype="<i4")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Write under temporary names and rename, so a half-built index is never picked up.
+    parts = {TEXT_NAME: units.tobytes(), SA_NAME: sa.tobytes()}
+    for name, data in parts.items():
+        tmp = out_dir / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, out_dir / name)
+    card = {
+        "version": time.strftime("index-%Y%m%d", time.gmtime()),
+        "code_units": int(len(units)),
+        "training_files": [p.name for p in files],
+        "heldout": f"documents with blake2b(id) % {HELDOUT_MODULUS} == 0 are withheld, as for the language models",
+        "bytes": {name: len(data) for name, data in parts.items()},
+        "build_seconds": round(time.time() - started, 1),
+    }
+    (out_dir / CARD_NAME).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return card

@@ -1,0 +1,115 @@
+"""The corpus index: counts and spans against brute force, the held-out split, bad files."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("pydivsufsort")
+
+from restore.cli import main  # noqa: E402
+from restore.document import remove_insertions  # noqa: E402
+from restore.engine import Restorer  # noqa: E402
+from restore.index import BOUNDARY, CorpusIndex, build_index  # noqa: E402
+from restore.lm import ModelError, is_heldout  # noqa: E402
+
+PARAGRAPHS = [
+    "坚持以人民为中心的发展思想，推动高质量发展。",
+    "我们要坚持以人民为中心，坚持新发展理念，优化营商环境。",
+    "共建一带一路，推进铁路、公路建设，优化营商环境政策。",
+    "习近平总书记强调，要深化改革开放。",
+    "𠀀𠀁 rare astral characters 123 ABC",
+]
+
+
+def _heldout_id() -> str:
+    return next(f"doc{i}" for i in range(10_000) if is_heldout(f"doc{i}"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    docs = [{"id": f"kept{i}", "text": p} for i, p in enumerate(PARAGRAPHS)]
+    docs.append({"id": _heldout_id(), "text": "独一无二的留出文档内容"})
+    (root / "mini-train.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), "utf-8")
+    (root / "mini-dev.jsonl").write_text(json.dumps({"id": "d", "text": "开发集专用文字"}, ensure_ascii=False) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def index(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> CorpusIndex:
+    out = tmp_path_factory.mktemp("index")
+    build_index([corpus], out)
+    return CorpusIndex.load(out)
+
+
+def _reference() -> str:
+    return BOUNDARY.join(p.replace(" ", "") for p in PARAGRAPHS) + BOUNDARY
+
+
+def _brute_count(text: str, s: str) -> int:
+    return sum(1 for i in range(len(text) - len(s) + 1) if text.startswith(s, i))
+
+
+def test_count_matches_brute_force(index: CorpusIndex) -> None:
+    reference = _reference()
+    rng = random.Random(3)
+    probes = ["坚持", "以人民为中心", "营商环境", "营商政策", "，", "发展", "不存在的", "𠀀𠀁", "ABC"]
+    for _ in range(200):
+        a = rng.randrange(len(reference))
+        probes.append(reference[a : a + rng.randint(1, 8)])
+    for s in probes:
+        assert index.count(s) == _brute_count(reference, s), s
+
+
+def test_span_matches_brute_force(index: CorpusIndex) -> None:
+    reference = _reference()
+
+    def brute(text: str, lo: int, hi: int) -> int:
+        return max(
+            (e - s for s in range(lo + 1) for e in range(hi, len(text) + 1) if text[s:e] in reference),
+            default=0,
+        )
+
+    rng = random.Random(5)
+    texts = ["我们要坚持以人民为中心的发展思想", "推进铁、公建设", "共建一带一路，推进", "优化营商政策"]
+    for text in texts:
+        for _ in range(10):
+            lo = rng.randrange(len(text) - 1)
+            hi = rng.randint(lo + 1, len(text))
+            assert index.span(text, lo, hi).length == brute(text, lo, hi), (text, lo, hi)
+
+
+def test_heldout_and_dev_text_stay_out(index: CorpusIndex) -> None:
+    assert index.count("独一无二") == 0
+    assert index.count("开发集") == 0
+    assert index.count("营商环境") == 2
+
+
+def test_missing_and_corrupt_index(tmp_path: Path, index: CorpusIndex) -> None:
+    with pytest.raises(ModelError, match="not found"):
+        CorpusIndex.load(tmp_path)
+    for name in ("text.u16", "sa.i32"):
+        (tmp_path / name).write_bytes((index.directory / name).read_bytes())
+    (tmp_path / "sa.i32").write_bytes(b"\0" * 6)
+    with pytest.raises(ModelError, match="corrupt"):
+        CorpusIndex.load(tmp_path)
+    result = CliRunner().invoke(main, ["scan", "--index", str(tmp_path), "-"], input="推进铁、公建设")
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "corrupt corpus index" in result.output
+
+
+def test_rescoring_explains_and_never_alters_source(index: CorpusIndex) -> None:
+    damaged = "我们要坚持以人民为中心，坚持新发展理念，优化营商政策。推进铁、公建设。"
+    restorer = Restorer(index=index)
+    assert restorer.rescorer is not None
+    gaps = restorer.scan(damaged, report=0.0)
+    kinds = {e.kind for g in gaps for c in g.candidates for e in c.evidence}
+    assert "index" in kinds
+    restoration = restorer.fix(damaged, min_confidence=0.0)
+    assert remove_insertions(restoration.text, restoration.restored_offsets()) == damaged
+    assert Restorer(index=index, use_index=False).rescorer is None
