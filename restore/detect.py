@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .lexicon import PhraseDictionary, SignatureHit
@@ -152,22 +152,36 @@ QUIET_FLOOR = 1.5
 
 
 def quiet_sites(
-    text: str, lm: CharLM, skip: set[int], screen: float = DEFAULT_SCREEN, floor: float = QUIET_FLOOR
+    text: str,
+    lm: CharLM,
+    skip: set[int],
+    screen: float = DEFAULT_SCREEN,
+    floor: float = QUIET_FLOOR,
+    wanted: Callable[[str | None, str | None], bool] | None = None,
 ) -> Iterator[Site]:
     """Junctions too unsurprising for ``detect_sites`` (but at least ``floor``), except
-    those at offsets in ``skip``.
+    those at offsets in ``skip``; with ``wanted(left, right)``, only junctions between
+    tokens it accepts, and only lines holding one are scored.
 
     The document-support pass looks at these for strings the document has already
     clearly lost elsewhere: a filter deletes every occurrence, and some deletions leave
     text that reads fluently.
     """
     for line in split_lines(text):
-        if not line.tokens:
+        tokens = line.tokens
+        if not tokens:
             continue
-        line.scores = lm.score_line(line.tokens)
-        for j in range(len(line.tokens) + 1):
-            if line.junction_offset(j) in skip:
-                continue
+        n = len(tokens)
+        junctions = [
+            j
+            for j in range(n + 1)
+            if line.junction_offset(j) not in skip
+            and (wanted is None or wanted(tokens[j - 1] if j else None, tokens[j] if j < n else None))
+        ]
+        if not junctions:
+            continue
+        line.scores = lm.score_line(tokens)
+        for j in junctions:
             s = junction_surprisal(line.scores, j)
             if floor <= s < screen:
                 yield Site(line, j, s)

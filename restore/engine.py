@@ -172,20 +172,27 @@ class Restorer:
         if not support:
             return []
         wanted = frozenset(support)
+        compatible = self.suggester.compatible
+
+        def fits(left: str | None, right: str | None) -> bool:
+            return not wanted.isdisjoint(compatible(left, right))
+
         found: list[SiteResult] = []
         previous = None
-        for site in quiet_sites(text, self.lm, {r.site.offset for r in results}, self.screen):
+        skip = {r.site.offset for r in results}
+        for site in quiet_sites(text, self.lm, skip, self.screen, wanted=fits):
             if previous is not None and site.line is not previous:
                 previous.scores = None  # as in _pass: memory follows the damage
             previous = site.line
             tokens, j = site.line.tokens, site.junction
-            texts = wanted.intersection(
-                self.suggester.compatible(tokens[j - 1] if j > 0 else None, tokens[j] if j < len(tokens) else None)
+            texts = sorted(
+                wanted.intersection(
+                    compatible(tokens[j - 1] if j > 0 else None, tokens[j] if j < len(tokens) else None)
+                )
             )
-            if texts:
-                result = self.suggester.score_strings(site, texts)
-                if result.scored and result.scored[0].gain > 0:
-                    found.append(result)
+            result = self.suggester.score_strings(site, texts)
+            if result.scored and result.scored[0].gain > 0:
+                found.append(result)
         if previous is not None:
             previous.scores = None
         self.suggester.featurise(found, text, support)
