@@ -1,7 +1,10 @@
 """QC benchmark: boilerplate false positives on clean dev documents, what QC finds on the
-seed, and the time QC adds to `scan`. Prints a table and writes bench/results/qc.{json,md}.
+seed, the time QC adds to `scan`, and typo detection (`--typos`): reports on clean dev
+documents, and recall on particles (的/地/得) and same-pinyin characters swapped in them.
+Prints a table and writes bench/results/qc.{json,md}.
 
     python bench/qc_bench.py                # all dev documents for false positives, 300 for speed
+    python bench/qc_bench.py --typo-docs 0  # without the typo part (it needs restore[typos])
 """
 
 from __future__ import annotations
@@ -22,15 +25,72 @@ sys.path.insert(0, str(ROOT))
 from restore.corpus import iter_documents  # noqa: E402
 from restore.engine import Restorer  # noqa: E402
 from restore.qc import check, find_boilerplate, find_mojibake  # noqa: E402
+from restore.typos import find_typos  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEV = [SHARED / "corpus/xwlb-dev.jsonl.xz", SHARED / "corpus/gov-work-reports-dev.jsonl.xz"]
 SEED = SHARED / "seeds/chengdu-2020-work-report.scraped.txt"
 
 
+def same_pinyin() -> dict[str, str]:
+    """pycorrector's table of characters with the same pinyin and tone."""
+    import pycorrector
+
+    table = {}
+    path = Path(pycorrector.__file__).parent / "data" / "same_pinyin.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and not line.startswith("#") and len(parts[0]) == 1 and parts[1]:
+            table[parts[0]] = parts[1]
+    return table
+
+
+def typo_bench(docs: list[str], restorer: Restorer, seed: int = 11) -> dict[str, object]:
+    """One particle and one same-pinyin character swapped per document, at random."""
+    import random
+
+    rng = random.Random(seed)
+    homophones = same_pinyin()
+    chars = reports = 0
+    by_source: Counter[str] = Counter()
+    found = {"particle": 0, "homophone": 0}
+    tried = {"particle": 0, "homophone": 0}
+    started = time.perf_counter()
+    for text in docs:
+        chars += len(text)
+        clean = find_typos(text, restorer.lm)
+        reports += len(clean)
+        by_source.update(t.source for t in clean)
+        for kind in ("particle", "homophone"):
+            if kind == "particle":
+                spots = [i for i, c in enumerate(text) if c in "的地得"]
+            else:
+                spots = [i for i, c in enumerate(text) if c in homophones]
+            if not spots:
+                continue
+            i = rng.choice(spots)
+            pool = "的地得".replace(text[i], "") if kind == "particle" else homophones[text[i]]
+            swapped = text[:i] + rng.choice(pool) + text[i + 1 :]
+            tried[kind] += 1
+            hits = find_typos(swapped, restorer.lm)
+            found[kind] += any(t.start <= i < t.end and text[t.start : t.end] == t.suggestion for t in hits)
+    seconds = time.perf_counter() - started
+    return {
+        "documents": len(docs),
+        "characters": chars,
+        "reports_on_clean": reports,
+        "reports_per_10k_chars": round(reports / chars * 10_000, 2) if chars else 0.0,
+        "reports_by_source": dict(by_source),
+        "recall": {k: round(found[k] / tried[k], 3) if tried[k] else None for k in found},
+        "swapped": tried,
+        "chars_per_second": round(3 * chars / seconds) if seconds else 0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speed-docs", type=int, default=300)
+    parser.add_argument("--typo-docs", type=int, default=100, help="dev documents for the typo part (0: skip)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     docs = [text for path in DEV for _, text in iter_documents(path)]
@@ -77,6 +137,8 @@ def main() -> None:
             "added": round(qc_s / scan_s - 1, 3),
         },
     }
+    if args.typo_docs:
+        results["typos"] = typo_bench(docs[: args.typo_docs], restorer)
     console = Console()
     console.print(results)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -96,6 +158,17 @@ def main() -> None:
         f"qc {sp['qc_s']} s (QC includes the scan): {100 * sp['added']:+.1f}%.",  # type: ignore[index]
         "",
     ]
+    if "typos" in results:
+        t = results["typos"]
+        md += [
+            f"Typos (`qc --typos`) on {t['documents']} clean dev documents ({t['characters']:,} characters): "  # type: ignore[index]
+            f"{t['reports_on_clean']} reports ({t['reports_per_10k_chars']} per 10,000 characters; by source "  # type: ignore[index]
+            f"{t['reports_by_source']}); swapped in one per document: particles found "  # type: ignore[index]
+            f"{t['recall']['particle']} (n = {t['swapped']['particle']}), same-pinyin characters found "  # type: ignore[index]
+            f"{t['recall']['homophone']} (n = {t['swapped']['homophone']}); "  # type: ignore[index]
+            f"{t['chars_per_second']:,} characters/s.",  # type: ignore[index]
+            "",
+        ]
     (args.out / "qc.md").write_text("\n".join(md), "utf-8")
 
 

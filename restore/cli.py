@@ -433,6 +433,11 @@ def batch_progress() -> Iterator[Callable[[int, int, int, int], None]]:
     type=click.Path(path_type=Path),
     help="Write a copy of each file without the boilerplate into this directory (inputs are never changed).",
 )
+@click.option(
+    "--typos",
+    is_flag=True,
+    help="Also report substitution typos (的/地/得, homophones, look-alikes); needs pip install 'restore[typos]'.",
+)
 @engine_options
 @input_options
 def qc_command(
@@ -440,6 +445,7 @@ def qc_command(
     fmt: str,
     html_path: Path | None,
     strip_dir: Path | None,
+    typos: bool,
     lexicons: tuple[str, ...],
     replace_lexicon: bool,
     model_dir: Path | None,
@@ -449,12 +455,18 @@ def qc_command(
     """Report scraper boilerplate, layout artefacts, masks, mojibake, paragraph perplexity,
     deletion density and a verdict (clean, damaged-restorable, damaged-needs-human)."""
     from .qc import check, strip_boilerplate
+    from .typos import TypoError, load_corrector
 
     docs = load_inputs(files, encoding, max_bytes)
     restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    if typos:
+        try:
+            load_corrector(str(restorer.lm.directory / "forward.bin"))
+        except TypoError as exc:
+            raise Failure(str(exc)) from None
     reports = []
     for doc in progress(docs, "checking") if len(docs) > 1 else docs:
-        report = check(doc.name, doc.text, restorer)
+        report = check(doc.name, doc.text, restorer, typos=typos)
         reports.append(report)
         if fmt == "jsonl":
             click.echo(json.dumps(report.to_dict(), ensure_ascii=False))

@@ -45,7 +45,7 @@ _SENTENCE_END = "。！？!?；;…"
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # breadcrumb, metadata, navigation, related, trailing-spam, bullet, fused-heading, mask, mojibake
+    kind: str  # breadcrumb, metadata, navigation, related, trailing-spam, bullet, fused-heading, mask, mojibake, typo
     start: int  # code-point span in the original text
     end: int
     text: str
@@ -251,7 +251,9 @@ def check(
     restorer: Restorer,
     buckets: tuple[float, float] = DEFAULT_BUCKETS,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    typos: bool = False,
 ) -> QCReport:
+    """``typos``: also look for substitution typos (needs the ``restore[typos]`` extra)."""
     report = QCReport(name, len(text))
     findings, metadata = find_boilerplate(text)
     for mask in find_masks(text):
@@ -282,6 +284,17 @@ def check(
         if g.best is not None and g.kind == "deletion":
             strings[g.best.text] = strings.get(g.best.text, 0) + 1
     report.top_strings = dict(sorted(strings.items(), key=lambda kv: -kv[1])[:10])
+    if typos:
+        from .typos import find_typos
+
+        for t in find_typos(text, restorer.lm, near_gaps=[g.offset for g in gaps]):
+            if not in_furniture(t.start):
+                left = text[max(0, t.start - 6) : t.start].split("\n")[-1]
+                right = text[t.end : t.end + 6].split("\n")[0]
+                why = f"models prefer it by {t.margin:.1f} log10" if t.margin is not None else "pycorrector"
+                detail = f"{left}⟦{t.text}→{t.suggestion}⟧{right}: {why}"
+                report.findings.append(Finding("typo", t.start, t.end, t.text, detail, False))
+        report.findings.sort(key=lambda f: (f.start, f.kind))
     has_masks = any(f.kind == "mask" for f in findings)
     if report.deletion_density < CLEAN_DENSITY and not has_masks:
         report.verdict = "clean"
