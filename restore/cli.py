@@ -600,20 +600,24 @@ def eval_command(
 # ---------------------------------------------------------------- models and lexicons
 
 
+def corpus_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--corpus",
+        "corpora",
+        multiple=True,
+        required=True,
+        type=click.Path(exists=True, path_type=Path),
+        help=help_text,
+    )
+
+
 @main.group()
 def lm() -> None:
     """Build the character language models."""
 
 
 @lm.command("build")
-@click.option(
-    "--corpus",
-    "corpora",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Training files or directories (*-dev* files are skipped).",
-)
+@corpus_option("Training files or directories (*-dev* files are skipped).")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Model directory to write.")
 @click.option("--order", type=int, default=6, show_default=True)
 @click.option("--prune", default="0 0 1 1 2 2", show_default=True, help="lmplz --prune thresholds per order.")
@@ -650,14 +654,7 @@ def index() -> None:
 
 
 @index.command("build")
-@click.option(
-    "--corpus",
-    "corpora",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Reference files or directories (*-dev* files are skipped).",
-)
+@corpus_option("Reference files or directories (*-dev* files are skipped).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Index directory (default: restore/data/index).")
 def index_build(corpora: tuple[Path, ...], output: Path | None) -> None:
     """Build the suffix array (libdivsufsort) over the training split of a corpus."""
