@@ -34,7 +34,8 @@ LISTS = {
     "konsheng 政治类型 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/政治类型.txt",
     "konsheng 反动词库 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/反动词库.txt",
 }
-THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+# A fine grid: the table shows a few of these, the precision/recall plot all of them.
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
 DEV = [SHARED / "corpus/xwlb-dev.jsonl.xz", SHARED / "corpus/gov-work-reports-dev.jsonl.xz"]
 
 
@@ -193,7 +194,16 @@ def markdown(results: dict) -> str:
         f"model load {sp['load_seconds']:.2f} s; peak RSS of the whole benchmark {results['peak_rss_mb']:.0f} MB.",
         "",
     ]
-    out += ["Most missed (seed list, at 0.9): " + ", ".join(f"{t} {n}" for t, n in seed["top_missed"][:10]) + "."]
+    out += [
+        "",
+        "Per-string errors at min confidence 0.9 (missed: a deletion not restored exactly; wrong: an insertion that is not exactly the deleted text):",
+        "",
+    ]
+    out += ["| filter list | most missed | most often wrong |", "|---|---|---|"]
+    for name, per in results["lists"].items():
+        missed = ", ".join(f"{t} {n}" for t, n in per["top_missed"][:10])
+        wrong = ", ".join(f"{t} {n}" for t, n in per["top_wrong"][:8]) or "—"
+        out.append(f"| {name} | {missed} | {wrong} |")
     return "\n".join(out) + "\n"
 
 
@@ -209,11 +219,59 @@ def ablation(docs: list[str], entries: tuple[str, ...], full: dict[str, object])
             metrics = [report.metrics(t) for t in THRESHOLDS]
             cps = report.characters / report.seconds if report.seconds else 0.0
         out[label] = {
+            "curve": [
+                {"threshold": m["threshold"], "precision": m["precision"], "exact": m["exact_restoration"]}
+                for m in metrics  # type: ignore[union-attr]
+            ],
             "best": {str(p): best_at_precision(metrics, p) for p in (0.94, 0.95)},  # type: ignore[arg-type]
             "at_0.9": next(m for m in metrics if m["threshold"] == 0.9),  # type: ignore[union-attr]
             "chars_per_second": cps,
         }
     return out
+
+
+# The plot's default font has no CJK glyphs.
+_LIST_NAMES = {"政治类型": "political (zhengzhi leixing)", "反动词库": "reactionary (fandong ciku)"}
+
+
+def _ascii_label(label: str) -> str:
+    label = label.replace(" (--lexicon)", "")
+    for cjk, name in _LIST_NAMES.items():
+        label = label.replace(cjk, name)
+    return label
+
+
+def plot_curves(results: dict, path: Path) -> bool:
+    """Precision against exact restoration, one line per evidence configuration (PNG)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for label, a in results["ablation"].items():
+        xs = [c["exact"] for c in a["curve"]]
+        ys = [c["precision"] for c in a["curve"]]
+        ax.plot(xs, ys, marker="o", markersize=3, label=f"seed list: {label}")
+    for label, per in results["lists"].items():
+        if "--lexicon" in label:
+            xs = [m["exact_restoration"] for m in per["thresholds"]]
+            ys = [m["precision"] for m in per["thresholds"]]
+            ax.plot(xs, ys, linestyle="--", linewidth=1, label=_ascii_label(label) + ", all evidence")
+    ax.axhline(0.95, color="grey", linewidth=0.5)
+    ax.axhline(0.94, color="grey", linewidth=0.5, linestyle=":")
+    ax.set_xlabel("exact restoration (share of deletions put back exactly)")
+    ax.set_ylabel("detection precision")
+    ax.set_ylim(0.75, 1.0)
+    ax.set_title("Dev split: precision against exact restoration, thresholds 0.1 to 0.98")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
 
 
 def main() -> None:
@@ -223,8 +281,12 @@ def main() -> None:
     parser.add_argument(
         "--speed-only", action="store_true", help="re-measure only the speed line of an existing results file"
     )
+    parser.add_argument("--plot-only", action="store_true", help="redraw pr-curve.png from an existing results file")
     args = parser.parse_args()
     console = Console()
+    if args.plot_only:
+        plot_curves(json.loads((args.out / "restoration.json").read_text(encoding="utf-8")), args.out / "pr-curve.png")
+        return
     docs = dev_documents(args.limit)
     if args.speed_only:
         path = args.out / "restoration.json"
@@ -313,6 +375,8 @@ def main() -> None:
         json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
     (args.out / "restoration.md").write_text(markdown(results), encoding="utf-8")
+    if plot_curves(results, args.out / "pr-curve.png"):
+        console.print(f"wrote {args.out / 'pr-curve.png'}")
     console.print(f"wrote {args.out / 'restoration.json'}")
 
 

@@ -48,10 +48,14 @@ class Workspace:
         lexicons: Sequence[str] = (),
         replace_lexicon: bool = False,
         create: bool = True,
+        index: str | None = None,
+        use_index: bool = True,
     ):
+        """``index``/``use_index``: the corpus index, as for ``Restorer``."""
         self.store = Store(db, create=create)
         self.reviewer = reviewer
         self._engine_args = (model_dir, list(lexicons), replace_lexicon)
+        self._index = (index, use_index)
         self._restorer: Restorer | None = None
         self._typed: tuple[str, ...] | None = None
 
@@ -72,7 +76,9 @@ class Workspace:
             flist = resolve_filter_list(lexicons, replace=replace)
             if typed:
                 flist = flist.merged(FilterList("workspace", typed))
-            self._restorer = Restorer(model_dir=model_dir, filter_list=flist)
+            self._restorer = Restorer(
+                model_dir=model_dir, filter_list=flist, index=self._index[0], use_index=self._index[1]
+            )
             self._typed = typed
         return self._restorer
 
