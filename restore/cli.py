@@ -662,7 +662,7 @@ def index_build(corpora: tuple[Path, ...], output: Path | None) -> None:
 
     try:
         card = build_index(list(corpora), output or DEFAULT_INDEX_DIR)
-    except ModelError as exc:
+    except (ModelError, ValueError) as exc:
         raise Failure(str(exc)) from None
     click.echo(json.dumps(card, ensure_ascii=False, indent=2))
 
@@ -882,8 +882,13 @@ _register_review()
 
 def run() -> None:
     """Entry point that never shows a traceback for expected failures."""
+    from .corpus import CorpusError
+
     try:
         main(standalone_mode=True)
+    except CorpusError as exc:  # a training or reference corpus, read deep inside a build or a fit
+        click.echo(f"restore: error: {exc}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("restore: interrupted", err=True)
         sys.exit(130)

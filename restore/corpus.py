@@ -43,21 +43,38 @@ def corpus_files(source: Path) -> list[Path]:
     return [source]
 
 
+class CorpusError(ValueError):
+    """A corpus file cannot be read: one line that names it and says why."""
+
+
 def iter_documents(source: Path, text_field: str = "text", id_field: str = "id") -> Iterator[tuple[str, str]]:
     """Yield ``(doc_id, text)`` from each corpus file under ``source``."""
     for path in corpus_files(source):
-        if is_jsonl(path):
-            with open_text(path) as fh:
-                for lineno, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    record = json.loads(line)
-                    text = record.get(text_field)
-                    if isinstance(text, str):
-                        yield str(record.get(id_field, f"{path.name}:{lineno}")), text
-        else:
-            with open_text(path) as fh:
-                yield path.name, fh.read()
+        lineno = 0
+        try:
+            if is_jsonl(path):
+                with open_text(path) as fh:
+                    for lineno, line in enumerate(fh, 1):
+                        if not line.strip():
+                            continue
+                        record = json.loads(line)
+                        if not isinstance(record, dict):
+                            raise CorpusError(f"{path}: line {lineno}: not a JSON object")
+                        text = record.get(text_field)
+                        if isinstance(text, str):
+                            yield str(record.get(id_field, f"{path.name}:{lineno}")), text
+            else:
+                with open_text(path) as fh:
+                    yield path.name, fh.read()
+        except UnicodeDecodeError:
+            where = f"line {lineno + 1}: " if lineno else ""
+            raise CorpusError(
+                f"{path}: {where}not UTF-8 text (corpus files must be UTF-8; a GBK/GB18030 file?)"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise CorpusError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise CorpusError(f"{path}: cannot read: {exc}") from None
 
 
 def iter_paragraphs(source: Path) -> Iterator[str]:

@@ -113,3 +113,16 @@ def test_rescoring_explains_and_never_alters_source(index: CorpusIndex) -> None:
     restoration = restorer.fix(damaged, min_confidence=0.0)
     assert remove_insertions(restoration.text, restoration.restored_offsets()) == damaged
     assert Restorer(index=index, use_index=False).rescorer is None
+
+
+def test_bad_corpus_files_get_one_line(tmp_path: Path) -> None:
+    gbk = tmp_path / "gbk"
+    gbk.mkdir()
+    (gbk / "page-train.txt").write_bytes("政府工作报告".encode("gb18030"))
+    broken = tmp_path / "broken-train.jsonl"
+    broken.write_bytes(b"\x00\x01 not json\n")
+    for corpus, reason in ((gbk, "not UTF-8"), (broken, "invalid JSON")):
+        result = CliRunner().invoke(main, ["index", "build", "--corpus", str(corpus), "-o", str(tmp_path / "ix")])
+        assert result.exit_code == 1, result.output
+        assert reason in result.output and result.output.strip().count("\n") == 0
+    assert not (tmp_path / "ix" / "sa.i32").exists()
