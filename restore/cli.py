@@ -16,7 +16,7 @@ from .document import Gap, Restoration
 from .engine import DEFAULT_MIN_CONFIDENCE, REPORT_CONFIDENCE, Restorer
 from .inputs import MAX_DOCUMENT_BYTES, InputError, SourceDocument, read_document
 from .lexicon import LexiconError
-from .lm import ModelError
+from .lm import FORWARD_NAME, ModelError
 from .outputs import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -461,7 +461,7 @@ def qc_command(
     restorer = make_restorer(model_dir, lexicons, replace_lexicon)
     if typos:
         try:
-            load_corrector(str(restorer.lm.directory / "forward.bin"))
+            load_corrector(str(restorer.lm.directory / FORWARD_NAME))
         except TypoError as exc:
             raise Failure(str(exc)) from None
     reports = []
