@@ -173,9 +173,15 @@ class Restorer:
             return []
         wanted = frozenset(support)
         compatible = self.suggester.compatible
+        # The strings that fit between two characters, worked out once per pair: quiet_sites
+        # asks before scoring a line, and the scoring below uses the same answer.
+        fitting: dict[tuple[str | None, str | None], list[str]] = {}
 
         def fits(left: str | None, right: str | None) -> bool:
-            return not wanted.isdisjoint(compatible(left, right))
+            key = (left, right)
+            if key not in fitting:
+                fitting[key] = sorted(wanted.intersection(compatible(left, right)))
+            return bool(fitting[key])
 
         found: list[SiteResult] = []
         previous = None
@@ -185,11 +191,7 @@ class Restorer:
                 previous.scores = None  # as in _pass: memory follows the damage
             previous = site.line
             tokens, j = site.line.tokens, site.junction
-            texts = sorted(
-                wanted.intersection(
-                    compatible(tokens[j - 1] if j > 0 else None, tokens[j] if j < len(tokens) else None)
-                )
-            )
+            texts = fitting[(tokens[j - 1] if j > 0 else None, tokens[j] if j < len(tokens) else None)]
             result = self.suggester.score_strings(site, texts)
             if result.scored and result.scored[0].gain > 0:
                 found.append(result)

@@ -49,6 +49,11 @@ class Typo:
     margin: float | None = None  # log10 gain of the suggestion (particle check)
 
 
+def _line_view(text: str) -> str:
+    """The model's view of ``text``, keeping line breaks (whitespace to lm_view) as context edges."""
+    return "".join("\n" if c == "\n" else v for c, v in zip(text, lm_view(text)))
+
+
 def _context(view: str, start: int, end: int) -> tuple[list[str], list[str]]:
     left: list[str] = []
     i = start - 1
@@ -73,8 +78,7 @@ def _score(lm: CharLM, tokens: list[str]) -> float:
 
 
 def particle_typos(text: str, lm: CharLM, margin: float = PARTICLE_MARGIN) -> list[Typo]:
-    # Line breaks are whitespace to lm_view; keep them as the edge of the context.
-    view = "".join("\n" if c == "\n" else v for c, v in zip(text, lm_view(text)))
+    view = _line_view(text)
     out = []
     for i, ch in enumerate(text):
         if ch not in PARTICLES:
@@ -111,7 +115,7 @@ def load_corrector(model_path: str) -> Any:
 def pycorrector_typos(text: str, lm: CharLM, margin: float = CORRECTION_MARGIN) -> list[Typo]:
     """pycorrector proposes; both our models must prefer its correction by ``margin``."""
     corrector = load_corrector(str(lm.directory / FORWARD_NAME))
-    view = "".join("\n" if c == "\n" else v for c, v in zip(text, lm_view(text)))
+    view = _line_view(text)
     out = []
     start = 0
     for line in text.split("\n"):
