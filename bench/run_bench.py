@@ -79,9 +79,10 @@ def seed_gold(restorer: Restorer, threshold: float) -> dict[str, float]:
     }
 
 
-def speed(restorer: Restorer, docs: list[str], entries: tuple[str, ...], limit: int = 400_000) -> dict[str, float]:
+def speed(docs: list[str], entries: tuple[str, ...], limit: int = 400_000) -> dict[str, float]:
     """`scan` throughput document by document (as `restore scan FILE...` works), on clean
-    dev documents and on the same documents damaged by the filter."""
+    dev documents and on the same documents damaged by the filter: the default engine
+    (corpus index if built), then with the neural model too (`--neural on`)."""
     chosen: list[str] = []
     for doc in docs:
         if sum(map(len, chosen)) >= limit:
@@ -90,11 +91,12 @@ def speed(restorer: Restorer, docs: list[str], entries: tuple[str, ...], limit: 
     damaged = [damage(doc, entries)[0] for doc in chosen]
     out: dict[str, float] = {"documents": len(chosen), "characters": sum(map(len, chosen))}
     out["damaged_characters"] = sum(map(len, damaged))
-    for key, sample in (("chars_per_second", chosen), ("damaged_chars_per_second", damaged)):
-        started = time.perf_counter()
-        for doc in sample:
-            restorer.scan(doc)
-        out[key] = sum(map(len, sample)) / (time.perf_counter() - started)
+    for prefix, restorer in (("", Restorer()), ("neural_", Restorer(use_neural=True))):
+        for key, sample in (("chars_per_second", chosen), ("damaged_chars_per_second", damaged)):
+            started = time.perf_counter()
+            for doc in sample:
+                restorer.scan(doc)
+            out[prefix + key] = sum(map(len, sample)) / (time.perf_counter() - started)
     load_started = time.perf_counter()
     Restorer()
     out["load_seconds"] = time.perf_counter() - load_started
@@ -104,10 +106,13 @@ def speed(restorer: Restorer, docs: list[str], entries: tuple[str, ...], limit: 
 # Each source of evidence on and off (seed list): the n-gram models alone, plus the
 # document-support pass, plus long-context rescoring with the corpus index.
 ABLATION = {
-    "n-gram models": {"use_index": False, "document_support": False},
-    "+ document support": {"use_index": False, "document_support": True},
-    "+ corpus index (all)": {"use_index": True, "document_support": True},
+    "n-gram models": {"use_index": False, "use_neural": False, "document_support": False},
+    "+ document support": {"use_index": False, "use_neural": False, "document_support": True},
+    "+ neural model, no index": {"use_index": False, "use_neural": True, "document_support": True},
+    "+ corpus index, no neural model": {"use_index": True, "use_neural": False, "document_support": True},
+    "+ corpus index + neural model (all)": {"use_index": True, "use_neural": True, "document_support": True},
 }
+MAIN = "+ corpus index + neural model (all)"  # the configuration of the main run
 
 
 def best_at_precision(metrics: list[dict[str, float]], precision: float) -> dict[str, float] | None:
@@ -191,6 +196,7 @@ def markdown(results: dict) -> str:
         f"Speed, one core, after load, document by document: `scan` {sp['chars_per_second']:,.0f} characters/s on "
         f"{sp['documents']:,} clean dev documents ({sp['characters']:,} characters), "
         f"{sp['damaged_chars_per_second']:,.0f} characters/s on the same documents damaged by the seed list; "
+        f"with `--neural on` {sp['neural_chars_per_second']:,.0f} and {sp['neural_damaged_chars_per_second']:,.0f}; "
         f"model load {sp['load_seconds']:.2f} s; peak RSS of the whole benchmark {results['peak_rss_mb']:.0f} MB.",
         "",
     ]
@@ -210,7 +216,7 @@ def markdown(results: dict) -> str:
 def ablation(docs: list[str], entries: tuple[str, ...], full: dict[str, object]) -> dict[str, object]:
     out: dict[str, object] = {}
     for label, options in ABLATION.items():
-        if options["use_index"]:
+        if label == MAIN:
             per = full  # the main run above is this configuration
             metrics = per["thresholds"]
             cps = per["chars_per_second"]
@@ -291,7 +297,7 @@ def main() -> None:
     if args.speed_only:
         path = args.out / "restoration.json"
         results = json.loads(path.read_text(encoding="utf-8"))
-        results["speed"] = speed(Restorer(), docs, default_filter_list().entries)
+        results["speed"] = speed(docs, default_filter_list().entries)
         console.print("speed: " + json.dumps(results["speed"]))
         path.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         (args.out / "restoration.md").write_text(markdown(results), encoding="utf-8")
@@ -305,7 +311,8 @@ def main() -> None:
     }
     table = Table("filter list", "gaps", "min conf", "applied", "precision", "recall", "exact restoration", "damage")
     for name, path in LISTS.items():
-        restorer = Restorer(lexicons=[path] if path else [])
+        # The main runs use every source of evidence (the ablation's last row).
+        restorer = Restorer(lexicons=[path] if path else [], **ABLATION[MAIN])
         entries = load_filter_list(path).entries if path else default_filter_list().entries
         report = evaluate(restorer, docs, entries, THRESHOLDS)
         per = {
@@ -359,7 +366,7 @@ def main() -> None:
                 false[str(t)] = {"insertions": n, "per_10k_chars": n / chars * 10_000 if chars else 0.0}
             results["untouched"] = {"paragraphs": len(untouched), "characters": chars, "false_insertions": false}
             results["seed_gold"] = {str(t): seed_gold(restorer, t) for t in (0.8, 0.9, 0.95)}
-            results["speed"] = speed(restorer, docs, entries)
+            results["speed"] = speed(docs, entries)
             results["ablation"] = ablation(docs, entries, per)
     console.print(table)
     u = results["untouched"]

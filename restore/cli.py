@@ -29,16 +29,25 @@ class Failure(click.ClickException):
         click.echo(f"restore: error: {self.message}", err=True)
 
 
-def _remember_index(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    ctx.meta["restore.index"] = value
+def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # Kept out of the command's arguments: every engine command passes them the same way.
+    ctx.meta[f"restore.{param.name}"] = value
     return value
 
 
 def engine_options(func: F) -> F:
     func = click.option(
+        "--neural",
+        expose_value=False,
+        callback=_remember,
+        metavar="on|DIR|none",
+        help="Also rescore uncertain gaps with the neural character model: 'on' for the bundled one, or its "
+        "directory (default: none; more exact restorations, about 40% slower).",
+    )(func)
+    func = click.option(
         "--index",
         expose_value=False,
-        callback=_remember_index,
+        callback=_remember,
         metavar="DIR|none",
         help="Corpus index for long-context evidence (default: the one `restore index build` made, "
         "if any); 'none' turns it off.",
@@ -66,26 +75,46 @@ def input_options(func: F) -> F:
     return func
 
 
-def index_choice() -> tuple[str | None, bool]:
-    """(index directory, whether to use one) from the command line's --index."""
+def _choice(name: str) -> tuple[str | None, bool]:
     ctx = click.get_current_context(silent=True)
-    value = ctx.meta.get("restore.index") if ctx is not None else None
+    value = ctx.meta.get(f"restore.{name}") if ctx is not None else None
     if value is not None and value.lower() == "none":
         return None, False
     return value, True
 
 
+def index_choice() -> tuple[str | None, bool]:
+    """(index directory, whether to use one) from the command line's --index."""
+    return _choice("index")
+
+
+def neural_choice() -> tuple[str | None, bool]:
+    """(neural model directory, whether to use one) from the command line's --neural (off unless asked)."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get("restore.neural") if ctx is not None else None
+    if value is None or value.lower() in ("none", "off"):
+        return None, False
+    if value.lower() in ("on", "default"):
+        return None, True
+    return value, True
+
+
+def evidence_choices() -> dict[str, Any]:
+    """Restorer keyword arguments for the long-context evidence the command line chose."""
+    index, use_index = index_choice()
+    neural, use_neural = neural_choice()
+    return {"index": index, "use_index": use_index, "neural": neural, "use_neural": use_neural}
+
+
 def make_restorer(model_dir: Path | None, lexicons: Sequence[str], replace_lexicon: bool) -> Restorer:
     if replace_lexicon and not lexicons:
         raise Failure("--replace-lexicon needs at least one --lexicon")
-    index, use_index = index_choice()
     try:
         return Restorer(
             model_dir=model_dir,
             lexicons=list(lexicons),
             replace_lexicon=replace_lexicon,
-            index=index,
-            use_index=use_index,
+            **evidence_choices(),
         )
     except (ModelError, LexiconError) as exc:
         raise Failure(str(exc)) from None
@@ -177,7 +206,7 @@ def print_gaps_human(name: str, text: str, gaps: Sequence[Gap], min_confidence: 
         for rank, cand in enumerate(gap.candidates[:3], 1):
             lm = [e.value for e in cand.evidence if e.kind == "lm" and e.value is not None]
             why = [f"LM gain {lm[0]:+.1f}/{lm[1]:+.1f}" if len(lm) == 2 else ""]
-            why += [e.detail for e in cand.evidence if e.kind in ("phrase", "document", "index")]
+            why += [e.detail for e in cand.evidence if e.kind in ("phrase", "document", "index", "neural")]
             console.print(
                 Text(f"        {rank}. {cand.text}  ", style="cyan").append(
                     f"{cand.confidence:.2f}  " + "; ".join(w for w in why if w), style="dim"
@@ -356,8 +385,7 @@ def batch_command(
         lexicons=tuple(lexicons),
         replace_lexicon=replace_lexicon,
         max_bytes=max_bytes,
-        index=index_choice()[0],
-        use_index=index_choice()[1],
+        **evidence_choices(),
     )
     try:
         engine_for(config)  # a missing model or index fails here, before any output is written
@@ -672,29 +700,63 @@ def index_build(corpora: tuple[Path, ...], output: Path | None) -> None:
 @click.option("--lexicon", "lexicons", multiple=True, help="Extra filter lists to simulate while fitting.")
 @click.option("--docs-per-list", type=int, default=200, show_default=True)
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory (default: built one).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled rescore.json.")
+@click.option(
+    "--neural", "neural_dir", metavar="DIR|none", help="Neural model directory (default: bundled); 'none': index only."
+)
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), help="Default: the bundled restore/data.")
 def index_fit(
     corpora: tuple[Path, ...],
     lexicons: tuple[str, ...],
     docs_per_list: int,
     index_dir: Path | None,
-    output: Path | None,
+    neural_dir: str | None,
+    output_dir: Path | None,
 ) -> None:
-    """Fit the rescoring model on synthetic damage of held-out train documents."""
+    """Fit the rescoring models (index, neural, both) on synthetic damage of held-out train documents."""
     from .index import CorpusIndex
-    from .rescore import DEFAULT_RESCORE_PATH
+    from .neural import DEFAULT_NEURAL_DIR, load_neural
     from .train import fit_rescorer
 
     started = time.time()
     try:
         found = CorpusIndex.load(index_dir)
+        neural = None
+        if neural_dir is None or neural_dir.lower() != "none":
+            neural = load_neural(Path(neural_dir) if neural_dir else DEFAULT_NEURAL_DIR)
     except ModelError as exc:
         raise Failure(str(exc)) from None
-    model = fit_rescorer(
-        list(corpora), [Path(x) for x in lexicons], found, output or DEFAULT_RESCORE_PATH, docs_per_list
-    )
-    click.echo(json.dumps(model.meta, ensure_ascii=False), err=True)
+    models = fit_rescorer(list(corpora), [Path(x) for x in lexicons], found, neural, output_dir, docs_per_list)
+    for name, model in models.items():
+        click.echo(f"{name}: " + json.dumps(model.meta, ensure_ascii=False), err=True)
     click.echo(f"fitted in {time.time() - started:.0f}s", err=True)
+
+
+@main.group()
+def neural() -> None:
+    """The neural character model that rescores shortlisted junctions (trained with PyTorch, run with onnxruntime)."""
+
+
+@neural.command("train")
+@corpus_option("Training files or directories (*-dev* files are skipped).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Model directory (default: restore/data/neural).")
+@click.option("--minutes", type=float, default=60.0, show_default=True, help="Wall-clock training budget.")
+@click.option("--threads", type=int, default=2, show_default=True)
+def neural_train(corpora: tuple[Path, ...], output: Path | None, minutes: float, threads: int) -> None:
+    """Train the character transformer on the training split and export it to ONNX."""
+    from .neural import DEFAULT_NEURAL_DIR
+    from .train_neural import train_neural
+
+    try:
+        card = train_neural(
+            list(corpora),
+            output or DEFAULT_NEURAL_DIR,
+            minutes=minutes,
+            threads=threads,
+            log=lambda m: click.echo(m, err=True),
+        )
+    except (ModelError, ValueError) as exc:
+        raise Failure(str(exc)) from None
+    click.echo(json.dumps(card, ensure_ascii=False, indent=2))
 
 
 @main.group()
@@ -789,11 +851,12 @@ def lexicon_infer(
     model_dir: Path | None,
 ) -> None:
     """Infer a site's filter list from many of its pages (files, directories, JSONL)."""
+    from .index import CorpusIndex
     from .infer import InferenceError, infer_filter_list, lexicon_text
 
     texts = _site_texts(paths, text_field, encoding)
     try:
-        entries = infer_filter_list(texts, candidates=candidates, model_dir=model_dir)
+        entries = infer_filter_list(texts, candidates=candidates, model_dir=model_dir, index=CorpusIndex.find())
     except (InferenceError, ModelError) as exc:
         raise Failure(str(exc)) from None
     kept = [e for e in entries if e.junctions >= min_junctions]
@@ -827,7 +890,10 @@ def lexicon_match(
     fmt: str,
     encoding: str | None,
 ) -> None:
-    """Rank known filter lists by how well they explain a site's deletions (fingerprinting)."""
+    """Rank known filter lists by how likely each is the site's filter (fingerprinting).
+
+    Expected counts come from the corpus index when `restore index build` made one."""
+    from .index import CorpusIndex
     from .infer import InferenceError, Reference, infer_filter_list, match_lists
     from .lexicon import load_filter_list
 
@@ -838,16 +904,18 @@ def lexicon_match(
     texts = _site_texts(paths, text_field, encoding)
     try:
         reference = Reference.load()
-        entries = infer_filter_list(texts, reference, candidates=candidates)
+        index = CorpusIndex.find()
+        entries = infer_filter_list(texts, reference, candidates=candidates, index=index)
     except (InferenceError, ModelError) as exc:
         raise Failure(str(exc)) from None
-    for m in match_lists(entries, lists, texts, reference):
+    for m in match_lists(entries, lists, texts, reference, index=index):
         if fmt == "jsonl":
             click.echo(json.dumps(m.to_dict(), ensure_ascii=False))
         else:
+            same = f" = {' = '.join(m.same_as)}" if m.same_as else ""
             click.echo(
-                f"{m.score:+.3f}  {m.name}  ({m.entries} entries; explains {m.explained:.0%} of the filled junctions, "
-                f"{m.contradicted:.0%} of its expected entries appear intact)"
+                f"{m.score:+9.1f}  {m.name}{same}  ({m.entries} entries; expected but absent: {m.absent:.1f} nats; "
+                f"{m.intact} intact; holds {m.explained:.0%} of the inferred deletions)"
             )
 
 

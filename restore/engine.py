@@ -20,7 +20,8 @@ from .document import Evidence, Gap, Insertion, Restoration
 from .index import CorpusIndex
 from .lexicon import FilterList, PhraseDictionary, resolve_filter_list
 from .lm import CharLM, ModelError
-from .rescore import DEFAULT_RESCORE_PATH, Rescorer
+from .neural import NeuralLM, load_neural
+from .rescore import Rescorer, rescore_path
 from .suggest import SiteResult, Suggester
 
 # Default threshold for applying a restoration without review. It favours precision:
@@ -108,9 +109,14 @@ class Restorer:
         index: CorpusIndex | Path | str | None = None,
         use_index: bool = True,
         document_support: bool = True,
+        neural: NeuralLM | Path | str | None = None,
+        use_neural: bool = False,
     ):
         """``index``: a corpus index or its directory; by default the one built into
         ``restore/data/index`` is used when present (``use_index=False``: never).
+        ``use_neural``: also rescore with the neural character model, ``neural`` or by
+        default the bundled one. Off by default: it is the most accurate configuration and
+        about 40% slower (README, "neural model").
         ``document_support``: also try, at fluent junctions, strings the document has
         clearly lost elsewhere."""
         self.lm = CharLM.load(model_dir)
@@ -123,14 +129,14 @@ class Restorer:
         self.phrases = PhraseDictionary.load(phrases_path).restricted(self.filter_list)
         self.suggester = Suggester(self.lm, self.filter_list, self.decision)
         self.screen = screen
-        self.rescorer = _rescorer(index, use_index)
+        self.rescorer = _rescorer(index, use_index, neural, use_neural)
         self.support_pass = document_support
 
     @property
     def version(self) -> dict[str, str]:
         version = {"model": self.lm.version, "lexicon": self.filter_list.name}
         if self.rescorer is not None:
-            version["index"] = self.rescorer.index.version
+            version.update(self.rescorer.version)
         return version
 
     def _pass(
@@ -263,20 +269,37 @@ class Restorer:
         return restoration_from_gaps(text, self.scan(text), min_confidence)
 
 
-def _rescorer(index: CorpusIndex | Path | str | None, use_index: bool) -> Rescorer | None:
+def _find_index(index: CorpusIndex | Path | str | None, use_index: bool) -> CorpusIndex | None:
     if not use_index:
         return None
     found = index if isinstance(index, CorpusIndex) else CorpusIndex.find(index)
-    if found is None:
-        if index is not None:
-            raise ModelError(f"corpus index not found: {index}")
+    if found is None and index is not None:
+        raise ModelError(f"corpus index not found: {index}")
+    return found
+
+
+def _find_neural(neural: NeuralLM | Path | str | None, use_neural: bool) -> NeuralLM | None:
+    if not use_neural:
         return None
-    if not DEFAULT_RESCORE_PATH.is_file():
-        return None  # an index without a fitted rescoring model adds nothing
+    if isinstance(neural, NeuralLM):
+        return neural
+    return load_neural(Path(neural)) if neural is not None else load_neural()
+
+
+def _rescorer(
+    index: CorpusIndex | Path | str | None, use_index: bool, neural: NeuralLM | Path | str | None, use_neural: bool
+) -> Rescorer | None:
+    found_index = _find_index(index, use_index)
+    found_neural = _find_neural(neural, use_neural)
+    if found_index is None and found_neural is None:
+        return None
+    path = rescore_path(found_index is not None, found_neural is not None)
+    if not path.is_file():
+        return None  # evidence without a rescoring model fitted for it adds nothing
     try:
-        return Rescorer.load(found)
+        return Rescorer.load(found_index, found_neural, path)
     except (ValueError, KeyError, OSError) as exc:
-        raise ModelError(f"cannot read rescoring model {DEFAULT_RESCORE_PATH}: {exc}") from None
+        raise ModelError(f"cannot read rescoring model {path}: {exc}") from None
 
 
 def restoration_from_gaps(text: str, gaps: Sequence[Gap], min_confidence: float) -> Restoration:

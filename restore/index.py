@@ -27,6 +27,7 @@ import mmap
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,28 @@ class CorpusIndex:
             return self._n
         first, last = self._range(_units(s), 0, self._n)
         return last - first
+
+    def fillers(self, left: str, right: str, longest: int = 8, sample: int = 256) -> Counter[str]:
+        """How often each string ``s`` (up to ``longest`` characters, "" included) stands
+        between ``left`` and ``right`` in the reference text: what a junction could have lost.
+
+        Looks at up to ``sample`` occurrences of ``left``, spread evenly over its suffix-array
+        rows, and scales the counts to all of them."""
+        first, last = self._range(_units(left), 0, self._n)
+        found: Counter[str] = Counter()
+        if first == last:
+            return found
+        step = max(1, (last - first) // sample)
+        rows = range(first, last, step)
+        width = len(_units(left)) // 2
+        for row in rows:
+            at = (self._sa[row] + width) << 1
+            follow = self._text[at : at + 2 * (longest + len(right))].decode("utf-16-be", "replace")
+            k = follow.find(right)
+            if 0 <= k <= longest and BOUNDARY not in follow[:k]:
+                found[follow[:k]] += 1
+        scale = (last - first) / len(rows)
+        return Counter({text: round(n * scale) for text, n in found.items()})
 
     def _range(self, pattern: bytes, lo: int, hi: int) -> tuple[int, int]:
         """Suffix-array rows ``[first, last)`` that start with ``pattern``, searched within

@@ -15,6 +15,7 @@ corpus, shipped as ``data/reference-ngrams.tsv.xz`` and rebuilt by
 from __future__ import annotations
 
 import lzma
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from .corpus import iter_documents
 from .engine import Restorer
+from .index import CorpusIndex
 from .lexicon import DATA_DIR, FilterList
 from .lm import is_heldout
 
@@ -168,14 +170,58 @@ def junction_order(texts: Sequence[str], absent: Sequence[str], reference: Refer
     return sorted(fits, key=lambda g: (-fits[g] * min(reference.counts[g] * scale, 50.0) ** 0.5, g))
 
 
+def filler_order(
+    texts: Sequence[str], observed: Counter[str], index: CorpusIndex, engine: Restorer, longest: int = 8
+) -> list[tuple[str, float]]:
+    """Strings the reference puts into the site's surprising junctions, by how many
+    junctions they would explain, for strings the site never shows.
+
+    At each junction the reference text is asked what stands between the three characters
+    before it and the two after; a string earns its share of those occurrences, the
+    junction as it is (nothing between) included. Unlike the n-gram table this sees every
+    string of the training text, so names and long phrases a topic-specific site loses
+    (台湾问题, 圣战组织) can be proposed."""
+    from .detect import detect_sites
+    from .lexicon import PhraseDictionary
+
+    no_phrases = PhraseDictionary(())
+    score: dict[str, float] = {}
+    seen: dict[tuple[str, str], Counter[str]] = {}
+    for text in texts:
+        for site in detect_sites(text, engine.lm, no_phrases):
+            o = site.offset
+            left, right = text[max(0, o - 3) : o], text[o : o + 2]
+            if len(left) < 2 or len(right) < 2 or not _chinese(left[-1]):
+                continue
+            key = (left, right)
+            if key not in seen:
+                seen[key] = index.fillers(left, right, longest)
+            found = seen[key]
+            total = sum(found.values())
+            if not total:
+                continue
+            for string, n in found.items():
+                if string and _chinese(string):
+                    score[string] = score.get(string, 0.0) + n / total
+    site_text = "\n".join(texts)
+    ranked = [(g, w) for g, w in score.items() if observed.get(g, 0) == 0 and g not in site_text]
+    ranked.sort(key=lambda gw: (-gw[1], gw[0]))
+    return ranked
+
+
 def infer_filter_list(
     texts: Sequence[str],
     reference: Reference | None = None,
     candidates: int = 500,
     model_dir: Path | None = None,
     on_text: Callable[[int], None] | None = None,
+    index: CorpusIndex | None = None,
 ) -> list[InferredEntry]:
-    """Ranked candidates for the site's filter list, best evidence first."""
+    """Ranked candidates for the site's filter list, best evidence first.
+
+    With a corpus index, half the shortlist comes from ``filler_order`` (what the
+    reference puts into the site's surprising junctions), half from ``junction_order``
+    (expected n-grams the site lacks, by the junctions they fit)."""
     if not texts:
         raise InferenceError("no text to infer from")
     reference = reference or Reference.load()
@@ -183,7 +229,16 @@ def infer_filter_list(
     if not absent:
         return []
     scout = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(absent[:1])))
-    chosen = junction_order(texts, absent, reference, scout)[:candidates]
+    by_junction = junction_order(texts, absent, reference, scout)
+    if index is None:
+        chosen = by_junction[:candidates]
+    else:
+        by_filler = [g for g, _ in filler_order(texts, observed, index, scout)]
+        chosen = _interleave(by_filler, by_junction, candidates)
+        scale = sum(len(t) for t in texts) / max(index.characters, 1)
+        for g in chosen:
+            if g not in expected:
+                expected[g] = index.count(g) * scale
     if not chosen:
         return []
     engine = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(chosen)))
@@ -199,6 +254,21 @@ def infer_filter_list(
     return [InferredEntry(g, expected[g], observed[g], filled[g]) for g in ranked]
 
 
+def _interleave(first: Sequence[str], second: Sequence[str], limit: int) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for pair in zip(first, second):
+        for g in pair:
+            if g not in seen and len(out) < limit:
+                seen.add(g)
+                out.append(g)
+    for g in [*first[len(second) :], *second[len(first) :]]:
+        if g not in seen and len(out) < limit:
+            seen.add(g)
+            out.append(g)
+    return out
+
+
 def lexicon_text(entries: Iterable[InferredEntry], min_junctions: int = 2) -> str:
     lines = ["# Filter list inferred by `restore lexicon infer`: string  # expected, observed, junctions filled"]
     for e in entries:
@@ -207,20 +277,49 @@ def lexicon_text(entries: Iterable[InferredEntry], min_junctions: int = 2) -> st
     return "\n".join(lines) + "\n"
 
 
+# A filter deletes every occurrence of its strings; an entry found intact is taken as a
+# filter that missed once in a thousand times: log(1000) against the list.
+INTACT_PENALTY = math.log(1000)
+# Entries expected less often than this are not looked up in the site's text: their
+# absence is no evidence, and finding them intact costs a scan each.
+LOOKUP_EXPECTED = 0.05
+# Word counts are bursty (topics come and go; a leader's name fades from the news), so
+# absence is scored under a negative binomial with this shape, not a Poisson: an entry
+# expected λ times is missing by chance with probability (1 + λ/r)^-r.
+DISPERSION = 1.0
+
+
+def absence_evidence(expected: float, dispersion: float | None = DISPERSION) -> float:
+    """Nats for "filtered" over "not filtered" when a string expected ``expected`` times is absent."""
+    if dispersion is None:
+        return expected  # Poisson
+    return dispersion * math.log1p(expected / dispersion)
+
+
 @dataclass(frozen=True)
 class ListMatch:
     name: str
     entries: int
     explained: float  # share of the filled junctions whose string the list holds
-    contradicted: float  # share of the list's expected entries found intact in the site
-    score: float
+    contradicted: float  # share of the list's looked-up entries found intact in the site
+    score: float  # log likelihood ratio: this list is the site's filter, against no filter
+    same_as: tuple[str, ...] = ()  # other lists with exactly the same entries
+    absent: float = 0.0  # evidence from expected entries the site never shows (nats)
+    intact: int = 0  # entries found intact in the site's text
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,) + self.same_as
 
     def to_dict(self) -> dict[str, object]:
         return {
             "list": self.name,
+            "same_as": list(self.same_as),
             "entries": self.entries,
             "explained": round(self.explained, 3),
             "contradicted": round(self.contradicted, 3),
+            "absent_evidence": round(self.absent, 2),
+            "intact": self.intact,
             "score": round(self.score, 3),
         }
 
@@ -231,21 +330,56 @@ def match_lists(
     texts: Sequence[str],
     reference: Reference,
     min_junctions: int = 2,
+    index: CorpusIndex | None = None,
+    dispersion: float | None = DISPERSION,
 ) -> list[ListMatch]:
-    """Rank known filter lists by how well they explain the inferred deletions, less how
-    much of them the site plainly shows intact (a list the site's filter used cannot
-    have entries that survive in its pages)."""
+    """Rank known filter lists by the likelihood that each is the site's filter.
+
+    Under a list, each entry the reference expects ``λ`` times in this much text is
+    absent with probability 1, against ``(1 + λ/r)^-r`` without the filter (negative
+    binomial, ``r = dispersion``): absence is worth ``r·log(1 + λ/r)`` nats for the list. An entry found intact counts ``INTACT_PENALTY`` against it.
+    Expected counts come from the corpus index when one is given (every string of the
+    training text), else from the reference n-gram table. The share of the inferred
+    deletions each list holds is reported beside the score.
+
+    Lists with exactly the same entries (projects copy each other's lists) cannot be told
+    apart by any page, so they are ranked once, under the first name, with the others
+    in ``same_as``."""
     evidence = {e.string: e.junctions for e in inferred if e.junctions >= min_junctions}
     total = sum(evidence.values()) or 1
     site = "\n".join(texts)
-    scale = len(site) / reference.characters
-    out = []
+    if index is not None:
+        scale = len(site) / max(index.characters, 1)
+        count: Callable[[str], int] = index.count
+    else:
+        scale = len(site) / reference.characters
+        count = lambda e: reference.counts.get(e, 0)  # noqa: E731
+    groups: dict[frozenset[str], list[FilterList]] = {}
     for flist in lists:
-        entries = set(flist.entries)
+        groups.setdefault(frozenset(flist.entries), []).append(flist)
+    expected: dict[str, float] = {}
+    seen: dict[str, bool] = {}
+    out = []
+    for entries, same in groups.items():
+        absent_nats = 0.0
+        intact = looked = 0
+        for e in entries:
+            if e not in expected:
+                expected[e] = count(e) * scale if e.strip() else 0.0
+            lam = expected[e]
+            if lam < LOOKUP_EXPECTED:
+                continue
+            if e not in seen:
+                seen[e] = e in site
+            looked += 1
+            if seen[e]:
+                intact += 1
+            else:
+                absent_nats += absence_evidence(lam, dispersion)
         explained = sum(n for s, n in evidence.items() if s in entries) / total
-        expected_entries = [e for e in entries if reference.counts.get(e, 0) * scale >= MIN_EXPECTED]
-        intact = sum(1 for e in expected_entries if e in site)
-        contradicted = intact / len(expected_entries) if expected_entries else 0.0
-        out.append(ListMatch(flist.name, len(entries), explained, contradicted, explained - contradicted))
-    out.sort(key=lambda m: (-m.score, m.entries, m.name))
+        score = absent_nats - INTACT_PENALTY * intact
+        contradicted = intact / looked if looked else 0.0
+        others = tuple(f.name for f in same[1:])
+        out.append(ListMatch(same[0].name, len(entries), explained, contradicted, score, others, absent_nats, intact))
+    out.sort(key=lambda m: (-m.score, -m.explained, m.entries, m.name))
     return out

@@ -40,9 +40,19 @@ class StepConfig:
     max_bytes: int = MAX_DOCUMENT_BYTES
     index: str | None = None  # corpus index directory; None: the default one, if built
     use_index: bool = True
+    neural: str | None = None  # neural model directory; None: the bundled one
+    use_neural: bool = False
 
     def engine_key(self) -> tuple[Any, ...]:
-        return (self.model_dir, self.lexicons, self.replace_lexicon, self.index, self.use_index)
+        return (
+            self.model_dir,
+            self.lexicons,
+            self.replace_lexicon,
+            self.index,
+            self.use_index,
+            self.neural,
+            self.use_neural,
+        )
 
 
 # One engine per process and engine settings: forked workers and actors each build theirs
@@ -60,6 +70,8 @@ def engine_for(config: StepConfig) -> Restorer:
             replace_lexicon=config.replace_lexicon,
             index=config.index,
             use_index=config.use_index,
+            neural=config.neural,
+            use_neural=config.use_neural,
         )
         _ENGINES[key] = engine
     return engine
@@ -134,6 +146,8 @@ class RestoreStep:
     max_bytes: int = MAX_DOCUMENT_BYTES
     index: str | None = None
     use_index: bool = True
+    neural: str | None = None
+    use_neural: bool = False
 
     @property
     def config(self) -> StepConfig:

@@ -55,6 +55,8 @@ def restore_dataset(
     batch_size: int = 16,
     index: str | None = None,
     use_index: bool = True,
+    neural: str | None = None,
+    use_neural: bool = False,
 ) -> Any:
     """A Ray dataset with ``restored_text`` plus ``restorations``, ``gaps_unfilled`` and
     ``qc`` (JSON text) added to every row. ``actors`` defaults to the cluster's CPUs.
@@ -69,6 +71,8 @@ def restore_dataset(
         replace_lexicon=replace_lexicon,
         index=index,
         use_index=use_index,
+        neural=neural,
+        use_neural=use_neural,
     )
     if min_confidence is not None:
         config = StepConfig(**{**asdict(config), "min_confidence": min_confidence})

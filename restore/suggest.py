@@ -48,6 +48,7 @@ class Scored:
     features: list[float] = field(default_factory=list)
     confidence: float = 0.0
     long_context: LongContext | None = None  # set when the corpus index rescored it
+    neural_gain: float | None = None  # set when the neural model rescored it (natural log)
 
     @property
     def gain(self) -> float:
@@ -278,6 +279,15 @@ class Suggester:
                         f"longest reference match across the gap: {w.length} characters with it "
                         f"({w.count}x), {o.length} without",
                         float(w.length - o.length),
+                    )
+                )
+            if s.neural_gain is not None:
+                evidence.append(
+                    Evidence(
+                        "neural",
+                        f"neural model, {s.neural_gain / math.log(10):+.1f} log10 on the "
+                        "window around the gap with it than without",
+                        s.neural_gain / math.log(10),
                     )
                 )
             if s.features and s.features[8]:

@@ -20,7 +20,8 @@ from .evaluate import evaluate
 from .index import CorpusIndex
 from .lexicon import FilterList, default_filter_list, load_filter_list
 from .lm import check_training_sources, is_heldout
-from .rescore import DEFAULT_RESCORE_PATH, RESCORE_FEATURES, Rescorer
+from .neural import NeuralLM
+from .rescore import Rescorer, feature_names, rescore_path
 from .simulate import damage
 
 
@@ -56,7 +57,7 @@ def fit_decision(
     xs: list[list[float]] = []
     ys: list[float] = []
     for k, (damaging, known) in enumerate(_plans(lists)):
-        restorer = Restorer(model_dir=model_dir, filter_list=known, use_index=False)
+        restorer = Restorer(model_dir=model_dir, filter_list=known, use_index=False, use_neural=False)
         chunk = docs[k * docs_per_list : (k + 1) * docs_per_list]
         report = evaluate(restorer, chunk, damaging.entries, thresholds=())
         for row in report.rows:
@@ -78,41 +79,63 @@ def fit_decision(
 def fit_rescorer(
     sources: Sequence[Path],
     lists: Sequence[Path],
-    index: CorpusIndex,
-    out: Path = DEFAULT_RESCORE_PATH,
+    index: CorpusIndex | None,
+    neural: NeuralLM | None = None,
+    out_dir: Path | None = None,
     docs_per_list: int = 500,
-) -> DecisionModel:
-    """Fit the long-context rescoring model on the same kind of rows as the decision model.
+) -> dict[str, DecisionModel]:
+    """Fit the rescoring models on the same kind of rows as the decision model.
 
     Every shortlisted candidate (not only the top one) is a row, labelled by whether it is
     exactly the deleted string: the rescorer may change which candidate comes first.
-    The index must not hold the held-out documents (``build_index`` leaves them out).
+    One pass collects every feature; a model is fitted for each combination of the
+    sources given (index, neural model, both) and saved where ``rescore_path`` says.
+    Neither source may hold the held-out documents (``build_index`` and
+    ``train_neural`` leave them out).
     """
     started = time.time()
     docs = heldout_documents(sources, docs_per_list * (len(lists) + 1))
-    probe = Rescorer(index, DecisionModel.prior_only())
+    probe = Rescorer(index, neural, DecisionModel.prior_only())
     xs: list[list[float]] = []
     ys: list[float] = []
     for k, (damaging, known) in enumerate(_plans(lists)):
-        restorer = Restorer(filter_list=known, use_index=False)
+        restorer = Restorer(filter_list=known, use_index=False, use_neural=False)
         for original in docs[k * docs_per_list : (k + 1) * docs_per_list]:
             damaged, gold = damage(original, damaging.entries)
             if not gold:
                 continue
             gold_at = {g.offset: g.text for g in gold}
             for result in restorer.analyse(damaged).results:
-                for scored, _, row in probe.evidence(result):
+                for scored, _, _, row in probe.evidence(result)[0]:
                     xs.append(row)
                     ys.append(1.0 if gold_at.get(result.site.offset) == scored.text else 0.0)
-    model = fit(np.array(xs), np.array(ys), features=RESCORE_FEATURES)
-    model.meta.update(
-        {
-            "lists": ["default"] + [p.name for p in lists],
-            "documents": len(docs),
-            "positives": int(sum(ys)),
-            "index": index.version,
-            "seconds": round(time.time() - started, 1),
-        }
-    )
-    model.save(out)
-    return model
+    full = feature_names(index is not None, neural is not None)
+    x = np.array(xs)
+    combos = [(True, False), (False, True), (True, True)]
+    models: dict[str, DecisionModel] = {}
+    for use_index, use_neural in combos:
+        if (use_index and index is None) or (use_neural and neural is None):
+            continue
+        names = feature_names(use_index, use_neural)
+        columns = [full.index(n) for n in names]
+        model = fit(x[:, columns], np.array(ys), features=names)
+        model.meta.update(
+            {
+                "lists": ["default"] + [p.name for p in lists],
+                "documents": len(docs),
+                "rows": len(ys),
+                "positives": int(sum(ys)),
+                "seconds": round(time.time() - started, 1),
+            }
+        )
+        if use_index and index is not None:
+            model.meta["index"] = index.version
+        if use_neural and neural is not None:
+            model.meta["neural"] = neural.version
+        path = rescore_path(use_index, use_neural)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / path.name
+        model.save(path)
+        models[path.name] = model
+    return models

@@ -55,6 +55,27 @@ def _brute_count(text: str, s: str) -> int:
     return sum(1 for i in range(len(text) - len(s) + 1) if text.startswith(s, i))
 
 
+def test_fillers_match_brute_force(index: CorpusIndex) -> None:
+    reference = _reference()
+    for left, right in [
+        ("坚持", "发展"),
+        ("优化营商", "。"),
+        ("优化营商", "政策"),
+        ("铁路", "路建"),
+        ("以人民为", "，"),
+    ]:
+        expected: dict[str, int] = {}
+        for i in range(len(reference)):
+            if reference.startswith(left, i):
+                follow = reference[i + len(left) : i + len(left) + 8 + len(right)]
+                k = follow.find(right)
+                if 0 <= k <= 8 and BOUNDARY not in follow[:k]:
+                    expected[follow[:k]] = expected.get(follow[:k], 0) + 1
+        assert dict(index.fillers(left, right)) == expected, (left, right)
+    assert index.fillers("坚持", "发展")["以人民为中心的"] == 1
+    assert index.fillers("没有这个", "右") == {}
+
+
 def test_count_matches_brute_force(index: CorpusIndex) -> None:
     reference = _reference()
     rng = random.Random(3)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from restore.infer import InferenceError, Reference, absent_strings, infer_filter_list, lexicon_text, match_lists
-from restore.lexicon import default_filter_list, load_filter_list, parse_filter_list
+from restore.index import CorpusIndex
+from restore.infer import (
+    INTACT_PENALTY,
+    InferenceError,
+    Reference,
+    absence_evidence,
+    absent_strings,
+    filler_order,
+    infer_filter_list,
+    lexicon_text,
+    match_lists,
+)
+from restore.lexicon import FilterList, default_filter_list, load_filter_list, parse_filter_list
 
 from .conftest import SEED, SHARED, run_cli
 
@@ -21,6 +33,23 @@ def reference() -> Reference:
 @pytest.fixture(scope="module")
 def seed_inferred(reference):
     return infer_filter_list([SEED.read_text("utf-8")], reference, candidates=200)
+
+
+def test_index_proposes_what_the_reference_puts_into_the_gaps(reference):
+    index = CorpusIndex.find()
+    if index is None:
+        pytest.skip("no corpus index built (restore index build)")
+    text = SEED.read_text("utf-8")
+    _, _, observed = absent_strings([text], reference)
+    from restore.engine import Restorer
+
+    scout = Restorer(use_index=False, use_neural=False)
+    proposed = [g for g, _ in filler_order([text], observed, index, scout)]
+    assert "路" in proposed[:5] and "环境" in proposed[:5], proposed[:5]
+    assert not any(g in text for g in proposed)  # only strings the site never shows
+    inferred = infer_filter_list([text], reference, candidates=150, index=index)
+    top = [e.string for e in inferred[:10]]
+    assert "路" in top and "政府" in top, top
 
 
 def test_reference_table(reference):
@@ -52,6 +81,34 @@ def test_match_prefers_the_list_that_explains_the_damage(seed_inferred, referenc
     ranking = match_lists(seed_inferred, [unrelated, seed_list], [SEED.read_text("utf-8")], reference)
     assert ranking[0].name == seed_list.name and ranking[0].explained > 0.5
     assert ranking[1].explained < 0.1
+
+
+def test_absence_evidence_saturates_for_bursty_counts():
+    assert absence_evidence(5.0, None) == 5.0  # Poisson: log(1 / exp(-5))
+    assert absence_evidence(5.0, 1.0) == pytest.approx(math.log(6.0))  # geometric: log(1 / (1 + 5)^-1)
+    assert absence_evidence(0.0) == 0.0
+    assert absence_evidence(100.0) < absence_evidence(100.0, 3.0) < absence_evidence(100.0, None)
+
+
+def test_an_intact_entry_counts_against_a_list(reference):
+    site = ["政府工作报告提出，要深化改革开放。" * 20]
+    absent_list = FilterList("absent", ("路", "营商环境"))
+    with_intact = FilterList("intact", ("路", "营商环境", "改革"))
+    ranking = match_lists([], [with_intact, absent_list], site, reference)
+    scores = {m.name: m for m in ranking}
+    assert ranking[0].name == "absent" and scores["intact"].intact == 1 and scores["absent"].intact == 0
+    assert scores["absent"].score - scores["intact"].score == pytest.approx(INTACT_PENALTY)
+    assert scores["absent"].absent > 0
+
+
+def test_match_ranks_identical_lists_once(seed_inferred, reference):
+    seed_list = default_filter_list()
+    copy = FilterList("copied", tuple(reversed(seed_list.entries)))
+    other = load_filter_list(SHARED / "lexicons/konsheng-sensitive-lexicon/色情类型.txt")
+    ranking = match_lists(seed_inferred, [seed_list, other, copy], [SEED.read_text("utf-8")], reference)
+    assert len(ranking) == 2
+    assert ranking[0].names == (seed_list.name, "copied") and ranking[0].to_dict()["same_as"] == ["copied"]
+    assert ranking[1].same_as == ()
 
 
 def test_cli_infer_writes_a_usable_lexicon(tmp_path: Path):

@@ -148,7 +148,7 @@ def test_cli_status_reject_diff_and_errors(collection: Path, tmp_path: Path):
     db = str(tmp_path / "ws.db")
     _cli_ok("review", "import", str(collection / "sub"), "--db", db)
     # A re-run with another lexicon keeps every decision and records the new version.
-    _cli_ok("review", "accept", "--min-confidence", "0.95", "--db", db)
+    _cli_ok("review", "accept", "--min-confidence", "0.99", "--db", db)
     decided = json.loads(_cli_ok("review", "status", "--format", "json", "--db", db))["counts"]["accepted"]
     extra = tmp_path / "extra.txt"
     extra.write_text("督察\n", encoding="utf-8")
@@ -157,7 +157,7 @@ def test_cli_status_reject_diff_and_errors(collection: Path, tmp_path: Path):
     with Store(db) as store:
         assert store.audit_entries(1)[0]["event"] == "resuggest"
         assert "+extra@" in store.audit_entries(1)[0]["detail"]["lexicon"]
-    _cli_ok("review", "accept", "--min-confidence", "0.95", "--db", db)
+    _cli_ok("review", "accept", "--min-confidence", "0.99", "--db", db)
     status = json.loads(_cli_ok("review", "status", "--format", "json", "--db", db))
     assert status["counts"]["documents"] == 2 and status["counts"]["open"] > 0
     _cli_ok("review", "reject", "--below", "0.5", "--db", db)

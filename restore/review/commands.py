@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..cli import Failure, engine_options, index_choice, input_options, progress
+from ..cli import Failure, engine_options, evidence_choices, input_options, progress
 from ..lexicon import LexiconError
 from ..lm import ModelError
 from .store import DEFAULT_WORKSPACE, Store, WorkspaceError
@@ -147,8 +147,7 @@ def import_command(
         raise Failure("--replace-lexicon needs at least one --lexicon")
     path, who = _settings(ctx, db, reviewer)
     with workspace_errors():
-        index, use_index = index_choice()
-        ws = Workspace(path, who, model_dir, lexicons, replace_lexicon, create=True, index=index, use_index=use_index)
+        ws = Workspace(path, who, model_dir, lexicons, replace_lexicon, create=True, **evidence_choices())
         items = iter_sources(paths, text_field, id_field, encoding, max_bytes)
         summary = ws.import_items(progress(items, "importing"), resuggest=resuggest)
         ws.close()
@@ -182,8 +181,7 @@ def resuggest_command(
 
     path, who = _settings(ctx, db, reviewer)
     with workspace_errors():
-        index, use_index = index_choice()
-        ws = Workspace(path, who, model_dir, lexicons, replace_lexicon, create=False, index=index, use_index=use_index)
+        ws = Workspace(path, who, model_dir, lexicons, replace_lexicon, create=False, **evidence_choices())
         ref = _doc_id(ws.store, doc_ref)
         ids = [ref] if ref is not None else ws.store.document_ids()
         n = ws.resuggest(list(progress(ids, "re-suggesting")))

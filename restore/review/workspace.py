@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..document import Gap
 from ..engine import Restorer
@@ -50,12 +51,19 @@ class Workspace:
         create: bool = True,
         index: str | None = None,
         use_index: bool = True,
+        neural: str | None = None,
+        use_neural: bool = False,
     ):
-        """``index``/``use_index``: the corpus index, as for ``Restorer``."""
+        """``index``/``use_index``, ``neural``/``use_neural``: long-context evidence, as for ``Restorer``."""
         self.store = Store(db, create=create)
         self.reviewer = reviewer
         self._engine_args = (model_dir, list(lexicons), replace_lexicon)
-        self._index = (index, use_index)
+        self._evidence: dict[str, Any] = {
+            "index": index,
+            "use_index": use_index,
+            "neural": neural,
+            "use_neural": use_neural,
+        }
         self._restorer: Restorer | None = None
         self._typed: tuple[str, ...] | None = None
 
@@ -76,9 +84,7 @@ class Workspace:
             flist = resolve_filter_list(lexicons, replace=replace)
             if typed:
                 flist = flist.merged(FilterList("workspace", typed))
-            self._restorer = Restorer(
-                model_dir=model_dir, filter_list=flist, index=self._index[0], use_index=self._index[1]
-            )
+            self._restorer = Restorer(model_dir=model_dir, filter_list=flist, **self._evidence)
             self._typed = typed
         return self._restorer
 
