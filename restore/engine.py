@@ -294,6 +294,10 @@ def _rescorer(
     if found_index is None and found_neural is None:
         return None
     path = rescore_path(found_index is not None, found_neural is not None)
+    if found_neural is not None and (found_neural.directory / path.name).is_file():
+        # A model trained by the user carries the rescoring weights fitted on its gains
+        # (restore index fit --neural DIR -o DIR); the bundled weights fit the bundled model.
+        path = found_neural.directory / path.name
     if not path.is_file():
         return None  # evidence without a rescoring model fitted for it adds nothing
     try:

@@ -57,6 +57,7 @@ class NeuralLM:
     """The exported character model with its vocabulary, loaded once per process."""
 
     def __init__(self, model_dir: Path = DEFAULT_NEURAL_DIR, threads: int = 1):
+        self.directory = model_dir
         graph = model_dir / GRAPH_NAME
         vocab = model_dir / VOCAB_NAME
         if not graph.is_file() or not vocab.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -103,3 +104,20 @@ def test_bundled_model_card_records_training():
     assert card["heldout_nats_per_char"] < math.log(card["vocabulary"])  # better than uniform
     assert all("-dev" not in name for name in card["training_files"])
     assert np.isfinite(card["minutes"])
+
+
+def test_a_user_model_brings_its_own_rescoring_weights(tmp_path: Path, neural: NeuralLM):
+    for name in ("charlm.onnx", "vocab.txt", "neural.json"):
+        (tmp_path / name).write_bytes((DEFAULT_NEURAL_DIR / name).read_bytes())
+    bundled = Restorer(use_index=False, use_neural=True, neural=tmp_path)
+    assert bundled.rescorer is not None
+    assert bundled.rescorer.model.weights == load_neural_weights(DEFAULT_NEURAL_DIR.parent / "rescore-neural-only.json")
+    own = json.loads((DEFAULT_NEURAL_DIR.parent / "rescore-neural-only.json").read_text(encoding="utf-8"))
+    own["weights"] = [w * 2 for w in own["weights"]]
+    (tmp_path / "rescore-neural-only.json").write_text(json.dumps(own), encoding="utf-8")
+    mine = Restorer(use_index=False, use_neural=True, neural=tmp_path)
+    assert mine.rescorer is not None and mine.rescorer.model.weights == own["weights"]
+
+
+def load_neural_weights(path: Path) -> list[float]:
+    return json.loads(path.read_text(encoding="utf-8"))["weights"]
