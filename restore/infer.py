@@ -33,6 +33,7 @@ MIN_COUNT = 15
 ABSENT_SHARE = 0.02  # observed at most this share of the expected count counts as absent
 MIN_EXPECTED = 1.0
 FILL_CONFIDENCE = 0.5
+BACKOFF_SAMPLE = 2048  # suffix-array rows read when two characters of left context stand alone
 
 
 class InferenceError(Exception):
@@ -196,6 +197,10 @@ def filler_order(
             key = (left, right)
             if key not in seen:
                 seen[key] = index.fillers(left, right, longest)
+                if not seen[key] and len(left) == 3 and _chinese(left[-2:]):
+                    # Back off to two characters of left context (油企工人⟦罢工⟧影响: the
+                    # reference never says 油企工人), sampling more rows of the commoner prefix.
+                    seen[key] = index.fillers(left[1:], right, longest, sample=BACKOFF_SAMPLE)
             found = seen[key]
             total = sum(found.values())
             if not total:

@@ -76,6 +76,18 @@ def test_fillers_match_brute_force(index: CorpusIndex) -> None:
     assert index.fillers("没有这个", "右") == {}
 
 
+def test_filler_order_backs_off_to_shorter_left_context(index: CorpusIndex) -> None:
+    from collections import Counter
+
+    from restore.infer import filler_order
+
+    # 快带一 never occurs in the reference, 带一 does (共建一带一路，推进…).
+    text = "我们加快带一，推进交通建设。"
+    assert index.count("快带一") == 0 and index.fillers("带一", "，推")["路"] == 1
+    proposed = dict(filler_order([text], Counter(), index, Restorer(use_index=False)))
+    assert "路" in proposed
+
+
 def test_count_matches_brute_force(index: CorpusIndex) -> None:
     reference = _reference()
     rng = random.Random(3)
