@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -25,8 +26,10 @@ sys.path.insert(0, str(ROOT))
 from restore.corpus import iter_documents  # noqa: E402
 from restore.engine import Restorer, restoration_from_gaps  # noqa: E402
 from restore.evaluate import evaluate  # noqa: E402
+from restore.index import CorpusIndex  # noqa: E402
 from restore.lexicon import default_filter_list, load_filter_list  # noqa: E402
 from restore.simulate import damage  # noqa: E402
+from restore.site import SiteProfile, reference_rate  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 LISTS = {
@@ -105,7 +108,7 @@ def speed(docs: list[str], entries: tuple[str, ...], limit: int = 400_000) -> di
 
 # Each source of evidence on and off (seed list): the n-gram models alone, plus the
 # document-support pass, plus long-context rescoring with the corpus index.
-ABLATION = {
+ABLATION: dict[str, dict[str, Any]] = {
     "n-gram models": {"use_index": False, "use_neural": False, "document_support": False},
     "+ document support": {"use_index": False, "use_neural": False, "document_support": True},
     "+ neural model, no index": {"use_index": False, "use_neural": True, "document_support": True},
@@ -145,6 +148,8 @@ def markdown(results: dict) -> str:
             b = per["best"][p]
             cells.append(f"{b['exact_restoration']:.3f} (t={b['threshold']}, p={b['precision']:.3f})" if b else "—")
         out.append(f"| {name} | " + " | ".join(cells) + " |")
+    if "site" in results:
+        out += site_markdown(results["site"])
     out += [
         "",
         "Ablation (seed list): each source of evidence added in turn.",
@@ -211,6 +216,58 @@ def markdown(results: dict) -> str:
         wrong = ", ".join(f"{t} {n}" for t, n in per["top_wrong"][:8]) or "—"
         out.append(f"| {name} | {missed} | {wrong} |")
     return "\n".join(out) + "\n"
+
+
+def site_runs(docs: list[str]) -> dict[str, dict[str, Any]]:
+    """Each list again, with the dev documents it damaged as one site's pages (``--same-site``):
+    list entries those pages show intact are not proposed."""
+    out: dict[str, dict[str, Any]] = {}
+    index = CorpusIndex.find()
+    for name, path in LISTS.items():
+        restorer = Restorer(lexicons=[path] if path else [], **ABLATION[MAIN])
+        entries = load_filter_list(path).entries if path else default_filter_list().entries
+        pages = [damage(d, entries)[0] for d in docs]
+        profile = SiteProfile.from_pages(pages, restorer.filter_list.usable(), expected_rate=reference_rate(index))
+        ruled_out = profile.not_filtered()
+        restorer = Restorer(lexicons=[path] if path else [], exclude=ruled_out, **ABLATION[MAIN])
+        report = evaluate(restorer, docs, entries, THRESHOLDS)
+        metrics = [report.metrics(t) for t in THRESHOLDS]
+        out[name] = {
+            "pages": profile.pages,
+            "ruled_out": list(ruled_out),
+            "true_entries_ruled_out": sorted(set(ruled_out) & set(entries)),
+            "gold_gaps": report.gold_gaps,
+            "damage": report.damage,
+            "thresholds": metrics,
+            "best": {str(p): best_at_precision(metrics, p) for p in (0.93, 0.94, 0.95)},
+            "at_or_above_0.9": report.at_or_above(0.9),
+            "chars_per_second": report.characters / report.seconds if report.seconds else 0.0,
+        }
+    return out
+
+
+def site_markdown(site: dict[str, dict[str, Any]]) -> list[str]:
+    out = [
+        "",
+        "With a site profile (`--same-site`): the same runs, the damaged dev documents read first as one site's "
+        "pages; list entries that at least 2 of them show intact, at least 5% as often as the reference text expects, "
+        "are not proposed.",
+        "",
+        "| filter list | entries ruled out (of them truly filtered) | at precision ≥ 0.93 | ≥ 0.94 | ≥ 0.95 | conf ≥ 0.9 right (n) | damage |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, per in site.items():
+        cells = []
+        for p in ("0.93", "0.94", "0.95"):
+            b = per["best"][p]
+            cells.append(f"{b['exact_restoration']:.3f} (t={b['threshold']}, p={b['precision']:.3f})" if b else "—")
+        a = per["at_or_above_0.9"]
+        out.append(
+            f"| {name} | {len(per['ruled_out'])} ({len(per['true_entries_ruled_out'])}) | "
+            + " | ".join(cells)
+            + f" | {a['accuracy']:.3f} ({a['n']}) | {per['damage']} |"
+        )
+    return out
 
 
 def ablation(docs: list[str], entries: tuple[str, ...], full: dict[str, object]) -> dict[str, object]:
@@ -288,12 +345,25 @@ def main() -> None:
         "--speed-only", action="store_true", help="re-measure only the speed line of an existing results file"
     )
     parser.add_argument("--plot-only", action="store_true", help="redraw pr-curve.png from an existing results file")
+    parser.add_argument(
+        "--site-only", action="store_true", help="re-measure only the site-profile runs of an existing results file"
+    )
     args = parser.parse_args()
     console = Console()
     if args.plot_only:
         plot_curves(json.loads((args.out / "restoration.json").read_text(encoding="utf-8")), args.out / "pr-curve.png")
         return
     docs = dev_documents(args.limit)
+    if args.site_only:
+        path = args.out / "restoration.json"
+        results = json.loads(path.read_text(encoding="utf-8"))
+        results["site"] = site_runs(docs)
+        results["site_command"] = "python bench/run_bench.py --site-only"
+        results["site_date"] = time.strftime("%Y-%m-%d")
+        console.print("\n".join(site_markdown(results["site"])))
+        path.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        (args.out / "restoration.md").write_text(markdown(results), encoding="utf-8")
+        return
     if args.speed_only:
         path = args.out / "restoration.json"
         results = json.loads(path.read_text(encoding="utf-8"))
@@ -368,6 +438,7 @@ def main() -> None:
             results["seed_gold"] = {str(t): seed_gold(restorer, t) for t in (0.8, 0.9, 0.95)}
             results["speed"] = speed(docs, entries)
             results["ablation"] = ablation(docs, entries, per)
+    results["site"] = site_runs(docs)
     console.print(table)
     u = results["untouched"]
     console.print(

@@ -308,7 +308,12 @@ def _header(src: Path, config: StepConfig, id_field: str) -> dict[str, Any]:
         "input": str(src.resolve()),
         "input_size": stat.st_size if src.is_file() else None,
         "input_mtime": int(stat.st_mtime),
-        "options": {**asdict(config), "lexicons": list(config.lexicons), "id_field": id_field},
+        "options": {
+            **asdict(config),
+            "lexicons": list(config.lexicons),
+            "exclude": list(config.exclude),
+            "id_field": id_field,
+        },
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +15,7 @@ import click
 from .document import Gap, Restoration
 from .engine import DEFAULT_MIN_CONFIDENCE, REPORT_CONFIDENCE, Restorer
 from .inputs import MAX_DOCUMENT_BYTES, InputError, SourceDocument, read_document
-from .lexicon import LexiconError
+from .lexicon import LexiconError, resolve_filter_list
 from .lm import FORWARD_NAME, ModelError
 from .outputs import write_atomic
 
@@ -36,6 +36,22 @@ def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def engine_options(func: F) -> F:
+    func = click.option(
+        "--same-site",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember,
+        help="The inputs are pages of one site: list entries that several of them show intact are not "
+        "the site's filter and are not proposed.",
+    )(func)
+    func = click.option(
+        "--site",
+        multiple=True,
+        expose_value=False,
+        callback=_remember,
+        metavar="PATH",
+        help="Other pages of the same site (files, directories, JSONL); as --same-site. Repeatable.",
+    )(func)
     func = click.option(
         "--neural",
         expose_value=False,
@@ -106,7 +122,51 @@ def evidence_choices() -> dict[str, Any]:
     return {"index": index, "use_index": use_index, "neural": neural, "use_neural": use_neural}
 
 
-def make_restorer(model_dir: Path | None, lexicons: Sequence[str], replace_lexicon: bool) -> Restorer:
+def site_exclusions(lexicons: Sequence[str], replace_lexicon: bool, inputs: Iterable[str] = ()) -> tuple[str, ...]:
+    """List entries the site's own pages show intact (--site pages, and ``inputs`` with
+    --same-site): a deleting filter leaves none of its strings, so these are not on it."""
+    from .index import CorpusIndex
+    from .review.sources import SourceProblem, iter_sources
+    from .site import SiteProfile, reference_rate
+
+    ctx = click.get_current_context(silent=True)
+    paths: tuple[str, ...] = tuple(ctx.meta.get("restore.site") or ()) if ctx is not None else ()
+    same = bool(ctx.meta.get("restore.same_site")) if ctx is not None else False
+    if not paths and not same:
+        return ()
+    if replace_lexicon and not lexicons:
+        raise Failure("--replace-lexicon needs at least one --lexicon")
+    try:
+        flist = resolve_filter_list(list(lexicons), replace=replace_lexicon)
+    except LexiconError as exc:
+        raise Failure(str(exc)) from None
+
+    def pages() -> Iterator[str]:
+        for item in iter_sources(paths):
+            if isinstance(item, SourceProblem):
+                click.echo(f"restore: error: {item.where}: {item.message} (skipped)", err=True)
+            else:
+                yield item.text
+        if same:
+            yield from inputs
+
+    index_dir, use_index = index_choice()
+    try:
+        index = CorpusIndex.find(index_dir) if use_index else None
+    except ModelError as exc:
+        raise Failure(str(exc)) from None
+    profile = SiteProfile.from_pages(
+        progress(pages(), "reading the site's pages"), flist.usable(), expected_rate=reference_rate(index)
+    )
+    if profile.pages == 0:
+        raise Failure("no usable site pages in " + ", ".join(paths))
+    click.echo(profile.summary(), err=True)
+    return profile.not_filtered()
+
+
+def make_restorer(
+    model_dir: Path | None, lexicons: Sequence[str], replace_lexicon: bool, exclude: Sequence[str] = ()
+) -> Restorer:
     if replace_lexicon and not lexicons:
         raise Failure("--replace-lexicon needs at least one --lexicon")
     try:
@@ -114,6 +174,7 @@ def make_restorer(model_dir: Path | None, lexicons: Sequence[str], replace_lexic
             model_dir=model_dir,
             lexicons=list(lexicons),
             replace_lexicon=replace_lexicon,
+            exclude=exclude,
             **evidence_choices(),
         )
     except (ModelError, LexiconError) as exc:
@@ -242,7 +303,8 @@ def scan(
 ) -> None:
     """Report where text was dropped, with ranked candidates and their evidence."""
     docs = load_inputs(files, encoding, max_bytes)
-    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    exclude = site_exclusions(lexicons, replace_lexicon, (d.text for d in docs))
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon, exclude)
     for doc in progress(docs, "scanning") if len(docs) > 1 else docs:
         gaps = restorer.scan(doc.text, report=report_confidence)
         if fmt == "jsonl":
@@ -306,7 +368,8 @@ def fix(
     docs = load_inputs(files, encoding, max_bytes)
     if len(docs) > 1 and output is not None and str(output) != "-" and output.exists() and not output.is_dir():
         raise Failure(f"{output}: several inputs need -o to name a directory")
-    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    exclude = site_exclusions(lexicons, replace_lexicon, (d.text for d in docs))
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon, exclude)
     records: list[dict[str, object]] = []
     for doc in progress(docs, "restoring") if len(docs) > 1 else docs:
         restoration = restorer.fix(doc.text, min_confidence)
@@ -378,6 +441,10 @@ def batch_command(
 
     if replace_lexicon and not lexicons:
         raise Failure("--replace-lexicon needs at least one --lexicon")
+    try:
+        exclude = site_exclusions(lexicons, replace_lexicon, _record_texts(src, text_field, id_field, max_bytes))
+    except BatchError as exc:
+        raise Failure(str(exc)) from None
     config = StepConfig(
         text_field=text_field,
         min_confidence=min_confidence,
@@ -385,6 +452,7 @@ def batch_command(
         lexicons=tuple(lexicons),
         replace_lexicon=replace_lexicon,
         max_bytes=max_bytes,
+        exclude=exclude,
         **evidence_choices(),
     )
     try:
@@ -413,6 +481,17 @@ def batch_command(
     if summary.failed:
         click.echo(f"restore: {summary.failed} record(s) failed; see {summary.errors_path}", err=True)
         sys.exit(min(summary.failed, 100))
+
+
+def _record_texts(src: Path, text_field: str, id_field: str, max_bytes: int) -> Iterator[str]:
+    """The texts of a batch input, streamed (for --same-site); bad records are skipped here
+    and reported by the batch itself."""
+    from .batch import Reader
+
+    for item in Reader(src, text_field, id_field, max_bytes):
+        text = item.record.get(text_field) if item.record is not None else None
+        if isinstance(text, str):
+            yield text
 
 
 @contextmanager
@@ -486,7 +565,8 @@ def qc_command(
     from .typos import TypoError, load_corrector
 
     docs = load_inputs(files, encoding, max_bytes)
-    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    exclude = site_exclusions(lexicons, replace_lexicon, (d.text for d in docs))
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon, exclude)
     if typos:
         try:
             load_corrector(str(restorer.lm.directory / FORWARD_NAME))
@@ -569,17 +649,19 @@ def eval_command(
     from .corpus import iter_documents
     from .evaluate import evaluate
     from .lexicon import load_filter_list
+    from .simulate import damage
 
     if not clean.exists():
         raise Failure(f"{clean}: no such file or directory")
-    restorer = make_restorer(model_dir, lexicons, replace_lexicon)
+    if replace_lexicon and not lexicons:
+        raise Failure("--replace-lexicon needs at least one --lexicon")
     try:
         if damage_with is not None:
             entries = load_filter_list(damage_with).entries
         elif lexicons:
             entries = tuple(e for name in lexicons for e in load_filter_list(name).entries)
         else:
-            entries = restorer.filter_list.entries
+            entries = resolve_filter_list([], replace=False).entries
     except LexiconError as exc:
         raise Failure(str(exc)) from None
 
@@ -588,6 +670,13 @@ def eval_command(
             if limit and k >= limit:
                 return
             yield text
+
+    try:
+        # With --same-site the damaged documents are the site's pages.
+        exclude = site_exclusions(lexicons, replace_lexicon, (damage(t, entries)[0] for t in documents()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Failure(f"{clean}: cannot read clean text: {exc}") from None
+    restorer = make_restorer(model_dir, lexicons, replace_lexicon, exclude)
 
     try:
         report = evaluate(restorer, progress(documents(), "evaluating", total=limit or None), entries)

@@ -9,7 +9,7 @@ fixed = r.fix(text, min_confidence=0.9)   # a Restoration; fixed.text is the res
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +111,7 @@ class Restorer:
         document_support: bool = True,
         neural: NeuralLM | Path | str | None = None,
         use_neural: bool = False,
+        exclude: Collection[str] = (),
     ):
         """``index``: a corpus index or its directory; by default the one built into
         ``restore/data/index`` is used when present (``use_index=False``: never).
@@ -118,9 +119,16 @@ class Restorer:
         default the bundled one. Off by default: it is the most accurate configuration and
         about 40% slower (README, "neural model").
         ``document_support``: also try, at fluent junctions, strings the document has
-        clearly lost elsewhere."""
+        clearly lost elsewhere.
+        ``exclude``: list entries never to propose, such as those a site's other pages
+        show intact (``site.SiteProfile.not_filtered``)."""
         self.lm = CharLM.load(model_dir)
-        self.filter_list = filter_list or resolve_filter_list(list(lexicons), replace=replace_lexicon)
+        flist = filter_list or resolve_filter_list(list(lexicons), replace=replace_lexicon)
+        ruled_out = set(exclude)
+        self.excluded = tuple(e for e in flist.entries if e in ruled_out)
+        if self.excluded:
+            flist = FilterList(flist.name, tuple(e for e in flist.entries if e not in ruled_out))
+        self.filter_list = flist
         path = decision_path or DEFAULT_DECISION
         try:
             self.decision = DecisionModel.load(path) if path.is_file() else DecisionModel.prior_only()
@@ -135,6 +143,8 @@ class Restorer:
     @property
     def version(self) -> dict[str, str]:
         version = {"model": self.lm.version, "lexicon": self.filter_list.name}
+        if self.excluded:
+            version["site_excluded"] = str(len(self.excluded))
         if self.rescorer is not None:
             version.update(self.rescorer.version)
         return version

@@ -42,6 +42,7 @@ class StepConfig:
     use_index: bool = True
     neural: str | None = None  # neural model directory; None: the bundled one
     use_neural: bool = False
+    exclude: tuple[str, ...] = ()  # list entries never proposed (a site profile's not_filtered)
 
     def engine_key(self) -> tuple[Any, ...]:
         return (
@@ -52,6 +53,7 @@ class StepConfig:
             self.use_index,
             self.neural,
             self.use_neural,
+            self.exclude,
         )
 
 
@@ -72,6 +74,7 @@ def engine_for(config: StepConfig) -> Restorer:
             use_index=config.use_index,
             neural=config.neural,
             use_neural=config.use_neural,
+            exclude=config.exclude,
         )
         _ENGINES[key] = engine
     return engine
@@ -148,11 +151,13 @@ class RestoreStep:
     use_index: bool = True
     neural: str | None = None
     use_neural: bool = False
+    exclude: Sequence[str] = field(default_factory=tuple)  # as StepConfig.exclude
 
     @property
     def config(self) -> StepConfig:
         d = asdict(self)
         d["lexicons"] = tuple(self.lexicons)
+        d["exclude"] = tuple(self.exclude)
         return StepConfig(**d)
 
     def engine(self) -> Restorer:

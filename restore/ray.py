@@ -57,6 +57,7 @@ def restore_dataset(
     use_index: bool = True,
     neural: str | None = None,
     use_neural: bool = False,
+    exclude: tuple[str, ...] = (),
 ) -> Any:
     """A Ray dataset with ``restored_text`` plus ``restorations``, ``gaps_unfilled`` and
     ``qc`` (JSON text) added to every row. ``actors`` defaults to the cluster's CPUs.
@@ -73,6 +74,7 @@ def restore_dataset(
         use_index=use_index,
         neural=neural,
         use_neural=use_neural,
+        exclude=tuple(exclude),
     )
     if min_confidence is not None:
         config = StepConfig(**{**asdict(config), "min_confidence": min_confidence})
@@ -125,6 +127,11 @@ def _ray_executor(pending: Iterator[Item], config: StepConfig, emit: Emit, actor
                 lexicons=config.lexicons,
                 replace_lexicon=config.replace_lexicon,
                 actors=actors,
+                index=config.index,
+                use_index=config.use_index,
+                neural=config.neural,
+                use_neural=config.use_neural,
+                exclude=config.exclude,
             )
             by_index = {it.index: it for it in good}
             for row in ds.iter_rows():

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..cli import Failure, engine_options, evidence_choices, input_options, progress
+from ..cli import Failure, engine_options, evidence_choices, input_options, progress, site_exclusions
 from ..lexicon import LexiconError
 from ..lm import ModelError
 from .store import DEFAULT_WORKSPACE, Store, WorkspaceError
@@ -140,14 +140,20 @@ def import_command(
 
     Re-importing the same content does nothing (documents are keyed on a content hash).
     """
-    from .sources import iter_sources
+    from .sources import SourceItem, iter_sources
     from .workspace import Workspace
 
     if replace_lexicon and not lexicons:
         raise Failure("--replace-lexicon needs at least one --lexicon")
     path, who = _settings(ctx, db, reviewer)
+    pages = (
+        i.text for i in iter_sources(paths, text_field, id_field, encoding, max_bytes) if isinstance(i, SourceItem)
+    )
+    exclude = site_exclusions(lexicons, replace_lexicon, pages)
     with workspace_errors():
-        ws = Workspace(path, who, model_dir, lexicons, replace_lexicon, create=True, **evidence_choices())
+        ws = Workspace(
+            path, who, model_dir, lexicons, replace_lexicon, create=True, exclude=exclude, **evidence_choices()
+        )
         items = iter_sources(paths, text_field, id_field, encoding, max_bytes)
         summary = ws.import_items(progress(items, "importing"), resuggest=resuggest)
         ws.close()
@@ -182,6 +188,9 @@ def resuggest_command(
     path, who = _settings(ctx, db, reviewer)
     with workspace_errors():
         ws = Workspace(path, who, model_dir, lexicons, replace_lexicon, create=False, **evidence_choices())
+        # With --same-site, the workspace's documents are the site's pages.
+        pages = (ws.store.document(i).text for i in ws.store.document_ids())
+        ws.exclude(site_exclusions(lexicons, replace_lexicon, pages))
         ref = _doc_id(ws.store, doc_ref)
         ids = [ref] if ref is not None else ws.store.document_ids()
         n = ws.resuggest(list(progress(ids, "re-suggesting")))

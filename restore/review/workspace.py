@@ -53,8 +53,10 @@ class Workspace:
         use_index: bool = True,
         neural: str | None = None,
         use_neural: bool = False,
+        exclude: Sequence[str] = (),
     ):
-        """``index``/``use_index``, ``neural``/``use_neural``: long-context evidence, as for ``Restorer``."""
+        """``index``/``use_index``, ``neural``/``use_neural``: long-context evidence, as for ``Restorer``;
+        ``exclude``: list entries the site's pages show intact (``site.SiteProfile``)."""
         self.store = Store(db, create=create)
         self.reviewer = reviewer
         self._engine_args = (model_dir, list(lexicons), replace_lexicon)
@@ -63,6 +65,7 @@ class Workspace:
             "use_index": use_index,
             "neural": neural,
             "use_neural": use_neural,
+            "exclude": tuple(exclude),
         }
         self._restorer: Restorer | None = None
         self._typed: tuple[str, ...] | None = None
@@ -75,6 +78,11 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def exclude(self, entries: Sequence[str]) -> None:
+        """Never propose these list entries (a site profile's ``not_filtered``)."""
+        self._evidence["exclude"] = tuple(entries)
+        self._restorer = None
 
     def restorer(self) -> Restorer:
         """The engine, with the strings reviewers typed added to its filter list."""
