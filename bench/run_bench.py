@@ -149,7 +149,10 @@ def markdown(results: dict) -> str:
             cells.append(f"{b['exact_restoration']:.3f} (t={b['threshold']}, p={b['precision']:.3f})" if b else "—")
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     if "site" in results:
-        out += site_markdown(results["site"])
+        how = (
+            f"; measured with `{results['site_command']}`, {results['site_date']}" if "site_command" in results else ""
+        )
+        out += site_markdown(results["site"], how)
     out += [
         "",
         "Ablation (seed list): each source of evidence added in turn.",
@@ -246,10 +249,10 @@ def site_runs(docs: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def site_markdown(site: dict[str, dict[str, Any]]) -> list[str]:
+def site_markdown(site: dict[str, dict[str, Any]], how: str = "") -> list[str]:
     out = [
         "",
-        "With a site profile (`--same-site`): the same runs, the damaged dev documents read first as one site's "
+        f"With a site profile (`--same-site`{how}): the same runs, the damaged dev documents read first as one site's "
         "pages; list entries that at least 2 of them show intact, at least 5% as often as the reference text expects, "
         "are not proposed.",
         "",
