@@ -17,7 +17,7 @@ from __future__ import annotations
 import lzma
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,7 +256,42 @@ def infer_filter_list(
         if on_text is not None:
             on_text(n)
     ranked = sorted(chosen, key=lambda g: (-filled[g], -expected[g], g))
+    ranked = demote_superstrings(ranked, filled, expected)
     return [InferredEntry(g, expected[g], observed[g], filled[g]) for g in ranked]
+
+
+# An inferred string this many junctions strong can explain the absence of another.
+EXPLAINS = 2
+# A substring whose absence reaches this far beyond its superstring is the filtered one.
+BEYOND = 2.0
+
+
+def demote_superstrings(ranked: Sequence[str], filled: Mapping[str, int], expected: Mapping[str, float]) -> list[str]:
+    """Of two inferred strings one inside the other, the one the other explains goes last.
+
+    A filter that deletes 真 leaves no 认真 either, and the engine can fill a junction with
+    either. Offered both, it puts back the filtered one far more often (真 at 149
+    junctions, 认真 at 4; 习近平 at 556, 近平 at 1), so that one explains the other. At a
+    tie, the shorter explains the longer if the reference expects it well beyond it (真 is
+    also missing from 真正, 真实 …), else the longer explains the shorter. Explained
+    strings are kept (a list may hold both), only ranked after all others, in their order."""
+    explained: set[str] = set()
+    by_length = sorted(ranked, key=len)
+    for i, short in enumerate(by_length):
+        for long in by_length[i + 1 :]:
+            if len(short) == len(long) or short not in long:
+                continue
+            a, b = filled.get(short, 0), filled.get(long, 0)
+            if a != b:
+                # The engine, offered both, put back the explaining one more often.
+                explainer, other = (short, long) if a > b else (long, short)
+            elif expected.get(short, 0.0) >= BEYOND * expected.get(long, 0.0):
+                explainer, other = short, long
+            else:
+                explainer, other = long, short
+            if filled.get(explainer, 0) >= EXPLAINS:
+                explained.add(other)
+    return [g for g in ranked if g not in explained] + [g for g in ranked if g in explained]
 
 
 def _interleave(first: Sequence[str], second: Sequence[str], limit: int) -> list[str]:

@@ -15,6 +15,7 @@ from restore.infer import (
     Reference,
     absence_evidence,
     absent_strings,
+    demote_superstrings,
     filler_order,
     infer_filter_list,
     lexicon_text,
@@ -135,3 +136,28 @@ def test_bad_inputs(tmp_path: Path):
     broken.write_bytes(b"not xz")
     with pytest.raises(InferenceError, match="cannot read reference"):
         Reference.load(broken)
+
+
+def test_strings_explained_by_another_go_last():
+    ranked = ["习近平", "真", "习近平在", "认真", "近平", "思想文化", "主权", "国家主权"]
+    filled = {"习近平": 556, "真": 149, "习近平在": 5, "认真": 4, "近平": 1, "思想文化": 3, "主权": 4, "国家主权": 4}
+    expected = {
+        "习近平": 289.0,
+        "真": 900.0,
+        "习近平在": 20.0,
+        "认真": 80.0,
+        "近平": 290.0,
+        "主权": 60.0,
+        "国家主权": 9.0,
+    }
+    out = demote_superstrings(ranked, filled, expected)
+    assert out == ["习近平", "真", "思想文化", "主权", "习近平在", "认真", "近平", "国家主权"]
+    # At a tie the longer string explains a shorter one the reference rarely sees apart from it.
+    assert demote_superstrings(
+        ["共产党", "中国共产党"], {"共产党": 3, "中国共产党": 3}, {"共产党": 40.0, "中国共产党": 30.0}
+    ) == [
+        "中国共产党",
+        "共产党",
+    ]
+    # An explainer needs junctions of its own.
+    assert demote_superstrings(["认真", "真"], {"认真": 1, "真": 1}, {"真": 900.0, "认真": 80.0}) == ["认真", "真"]
