@@ -11,7 +11,7 @@ One page is not enough to rule an entry out (a page may come from before the str
 listed), so an entry must be seen intact on ``min_pages`` pages. Nor is a handful of
 pages on a large site: sequential deletion forms new occurrences now and then (坚持 is
 intact on 2 of 2,529 dev pages damaged by the seed list, where the reference text expects
-it some 2,000 times). So, where a reference rate is known, an entry must also show at
+it some 900 times). So, where a reference rate is known, an entry must also show at
 least ``MIN_SHARE`` of the occurrences the reference expects in that much text.
 """
 

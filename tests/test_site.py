@@ -35,7 +35,7 @@ def test_profile_counts_pages_not_occurrences():
 
 def test_a_few_formed_occurrences_do_not_rule_out_a_common_entry():
     """Sequential deletion now and then forms a filtered string anew (坚持 on 2 of 2,529 dev
-    pages): against the thousands of occurrences the reference expects, that is absence."""
+    pages): against the ~900 occurrences the reference expects, that is absence."""
     pages = ["坚持" + "的" * 998, "坚持和政府" + "的" * 995]
     rates = {"坚持": 0.1, "政府": 0.0005}
     profile = SiteProfile.from_pages(pages, ["坚持", "政府"], min_pages=1, expected_rate=lambda s: rates[s])
