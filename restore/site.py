@@ -83,7 +83,7 @@ class SiteProfile:
     def summary(self, limit: int = 12) -> str:
         ruled_out = sorted(self.not_filtered(), key=lambda e: -self.intact[e])
         if not ruled_out:
-            return f"site profile: {self.pages} page(s); every list entry is absent from them, so all stay candidates"
+            return f"site profile: {self.pages} page(s); no list entry is seen intact often enough to rule it out"
         shown = ", ".join(f"{e} ({self.intact[e]})" for e in ruled_out[:limit])
         more = f", … {len(ruled_out) - limit} more" if len(ruled_out) > limit else ""
         return (
