@@ -143,3 +143,20 @@ def test_batch_resume_header_with_site_exclusions(tmp_path):
     src.write_text('{"text": "x"}\n', encoding="utf-8")
     header = _header(src, StepConfig(exclude=("政府", "坚持")), "id")
     assert json.loads(json.dumps(header, ensure_ascii=False)) == header
+
+
+def test_a_typed_string_overrides_the_site_profile(tmp_path):
+    """A reviewer who types 政府 into a gap has seen this site delete it; no profile wins over that."""
+    from restore.review.sources import iter_sources
+    from restore.review.workspace import Workspace
+
+    page = tmp_path / "p.txt"
+    page.write_text(PAGE + "深度融入一带一建设。\n", encoding="utf-8")
+    with Workspace(str(tmp_path / "w.db"), "alice") as ws:
+        ws.exclude(("政府",))
+        assert "政府" not in ws.restorer().filter_list.entries
+        ws.import_items(iter_sources([str(page)]))
+        doc = ws.store.document_ids()[0]
+        gap = ws.store.gaps_of(doc)[0]
+        ws.store.decide(gap.id, "edit", "alice", typed="政府")
+        assert "政府" in ws.restorer().filter_list.entries

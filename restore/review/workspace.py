@@ -92,7 +92,9 @@ class Workspace:
             flist = resolve_filter_list(lexicons, replace=replace)
             if typed:
                 flist = flist.merged(FilterList("workspace", typed))
-            self._restorer = Restorer(model_dir=model_dir, filter_list=flist, **self._evidence)
+            # A string a reviewer typed is evidence from this site itself: no profile rules it out.
+            evidence = {**self._evidence, "exclude": tuple(e for e in self._evidence["exclude"] if e not in typed)}
+            self._restorer = Restorer(model_dir=model_dir, filter_list=flist, **evidence)
             self._typed = typed
         return self._restorer
 
