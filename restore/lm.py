@@ -248,8 +248,11 @@ def _batch_gains(
     steps = [(tokens[k], scores[k], ref) for k, ref in zip(walk, refs)]
     # The cheapest test first: the gain can only fall below this after the inserted text.
     cut = floor - head0
-    if char_floor is not None and char_floor > cut:
-        cut = char_floor
+    # ``char_floor`` judges the first inserted character alone. Applied to the whole
+    # inserted string it also dropped true deletions whose later characters are rare
+    # only until the right context explains them (陕西、⟦西藏⟧、云南: held-out train text,
+    # 反动词库, exact restoration at precision >= 0.93 0.518 -> 0.545, 9% slower scan).
+    first_cut = cut if char_floor is None or char_floor <= cut else char_floor
     no_first = first_floor is None
     start_state = states[junction]
     s1, s2 = kenlm.State(), kenlm.State()
@@ -257,10 +260,12 @@ def _batch_gains(
     for text in texts:
         gain = 0.0
         cur, out = start_state, s1
+        bar = first_cut
         for ch in text if direction > 0 else text[::-1]:
             gain += score(cur, ch, out)
-            if gain < cut:
+            if gain < bar:
                 break
+            bar = cut
             cur, out = out, (s2 if out is s1 else s1)
         else:
             head = head0

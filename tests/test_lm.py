@@ -43,3 +43,18 @@ def test_batched_forward_gains_match_single_gains_above_the_floor(restorer):
 def test_model_loads_lazily_and_reports_its_card(restorer):
     assert restorer.lm.order == 6
     assert restorer.lm.card.get("order") == 6
+
+
+def test_the_character_floor_judges_only_the_first_inserted_character(restorer):
+    """陕西、⟦西藏⟧、云南: 西 is likely after 、, but 西藏 as a whole is rare there until the
+    following 、 explains it. A cut on the whole inserted string dropped this deletion."""
+    lm = restorer.lm
+    line = next(iter(split_lines("学习教育开展以来，陕西、、云南、海南等地认真学习")))
+    scores = lm.score_line(line.tokens)
+    j = line.tokens.index("、") + 1
+    whole = lm.forward_gain(scores, j, "西藏")
+    assert whole > 1.0
+    first = full(lm.forward, line.tokens[:j] + ["西"], eos=False) - full(lm.forward, line.tokens[:j], eos=False)
+    assert first > -3.0  # the first character passes the floor on its own ...
+    kept = dict(lm.forward_gains(scores, j, ["西藏"], floor=-1.0, first_floor=-2.0, char_floor=-3.0))
+    assert kept.get("西藏") == pytest.approx(whole, abs=1e-6)  # ... so the candidate is kept
