@@ -31,10 +31,14 @@ FIRST_TOKEN_FLOOR = -2.0
 # log10 P(first inserted character | left context) below which the walk stops at once:
 # a speed cut (later characters are not judged alone; see lm._batch_gains).
 FORWARD_CHAR_FLOOR: float | None = -3.0
+# The same for the whole inserted string, looser: 陕西、⟦西藏⟧、云南 scores below -3 until
+# the right context is read.
+FORWARD_STRING_FLOOR: float | None = -5.0
 # The right-to-left pass only rescues what the left-to-right pass dropped, so it asks more.
 RESCUE_FLOOR = 0.0
 RESCUE_FIRST_TOKEN_FLOOR = -1.0
 RESCUE_CHAR_FLOOR = -1.5
+RESCUE_STRING_FLOOR = -3.5
 PAIR_SEEDS = 2  # best single candidates extended into pairs
 KEEP = 5  # candidates kept per site
 
@@ -193,9 +197,17 @@ class Suggester:
         """
         texts = list(texts)
         lm = self.lm
-        fwd = dict(lm.forward_gains(scores, j, texts, FORWARD_FLOOR, FIRST_TOKEN_FLOOR, FORWARD_CHAR_FLOOR))
+        fwd = dict(
+            lm.forward_gains(
+                scores, j, texts, FORWARD_FLOOR, FIRST_TOKEN_FLOOR, FORWARD_CHAR_FLOOR, FORWARD_STRING_FLOOR
+            )
+        )
         rest = [t for t in texts if t not in fwd]
-        bwd = dict(lm.backward_gains(scores, j, rest, RESCUE_FLOOR, RESCUE_FIRST_TOKEN_FLOOR, RESCUE_CHAR_FLOOR))
+        bwd = dict(
+            lm.backward_gains(
+                scores, j, rest, RESCUE_FLOOR, RESCUE_FIRST_TOKEN_FLOOR, RESCUE_CHAR_FLOOR, RESCUE_STRING_FLOOR
+            )
+        )
         out = []
         for text in texts:
             f, b = fwd.get(text), bwd.get(text)

@@ -56,5 +56,20 @@ def test_the_character_floor_judges_only_the_first_inserted_character(restorer):
     assert whole > 1.0
     first = full(lm.forward, line.tokens[:j] + ["西"], eos=False) - full(lm.forward, line.tokens[:j], eos=False)
     assert first > -3.0  # the first character passes the floor on its own ...
-    kept = dict(lm.forward_gains(scores, j, ["西藏"], floor=-1.0, first_floor=-2.0, char_floor=-3.0))
+    from restore import suggest
+
+    kept = dict(
+        lm.forward_gains(
+            scores,
+            j,
+            ["西藏"],
+            suggest.FORWARD_FLOOR,
+            suggest.FIRST_TOKEN_FLOOR,
+            suggest.FORWARD_CHAR_FLOOR,
+            suggest.FORWARD_STRING_FLOOR,
+        )
+    )
     assert kept.get("西藏") == pytest.approx(whole, abs=1e-6)  # ... so the candidate is kept
+    # A string floor as strict as the character floor drops it: the test can fail.
+    strict = lm.forward_gains(scores, j, ["西藏"], -1.0, -2.0, -3.0, -3.0)
+    assert strict == []
