@@ -2,6 +2,7 @@
 
 import pytest
 
+from restore import suggest
 from restore.detect import split_lines
 
 TEXT = "在机场、铁、公等口岸设置防控站，实行24小时不间断值守。"
@@ -56,8 +57,6 @@ def test_the_character_floor_judges_only_the_first_inserted_character(restorer):
     assert whole > 1.0
     first = full(lm.forward, line.tokens[:j] + ["西"], eos=False) - full(lm.forward, line.tokens[:j], eos=False)
     assert first > -3.0  # the first character passes the floor on its own ...
-    from restore import suggest
-
     kept = dict(
         lm.forward_gains(
             scores,
