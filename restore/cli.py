@@ -122,6 +122,11 @@ def evidence_choices() -> dict[str, Any]:
     return {"index": index, "use_index": use_index, "neural": neural, "use_neural": use_neural}
 
 
+def check_lexicon_choice(lexicons: Sequence[str], replace_lexicon: bool) -> None:
+    if replace_lexicon and not lexicons:
+        raise Failure("--replace-lexicon needs at least one --lexicon")
+
+
 def site_exclusions(lexicons: Sequence[str], replace_lexicon: bool, inputs: Iterable[str] = ()) -> tuple[str, ...]:
     """List entries the site's own pages show intact (--site pages, and ``inputs`` with
     --same-site): a deleting filter leaves none of its strings, so these are not on it."""
@@ -134,8 +139,7 @@ def site_exclusions(lexicons: Sequence[str], replace_lexicon: bool, inputs: Iter
     same = bool(ctx.meta.get("restore.same_site")) if ctx is not None else False
     if not paths and not same:
         return ()
-    if replace_lexicon and not lexicons:
-        raise Failure("--replace-lexicon needs at least one --lexicon")
+    check_lexicon_choice(lexicons, replace_lexicon)
     try:
         flist = resolve_filter_list(list(lexicons), replace=replace_lexicon)
     except LexiconError as exc:
@@ -167,8 +171,7 @@ def site_exclusions(lexicons: Sequence[str], replace_lexicon: bool, inputs: Iter
 def make_restorer(
     model_dir: Path | None, lexicons: Sequence[str], replace_lexicon: bool, exclude: Sequence[str] = ()
 ) -> Restorer:
-    if replace_lexicon and not lexicons:
-        raise Failure("--replace-lexicon needs at least one --lexicon")
+    check_lexicon_choice(lexicons, replace_lexicon)
     try:
         return Restorer(
             model_dir=model_dir,
@@ -439,8 +442,7 @@ def batch_command(
     from .batch import BatchError, run_batch
     from .pipeline import StepConfig, engine_for
 
-    if replace_lexicon and not lexicons:
-        raise Failure("--replace-lexicon needs at least one --lexicon")
+    check_lexicon_choice(lexicons, replace_lexicon)
     try:
         exclude = site_exclusions(lexicons, replace_lexicon, _record_texts(src, text_field, id_field, max_bytes))
     except BatchError as exc:
@@ -653,8 +655,7 @@ def eval_command(
 
     if not clean.exists():
         raise Failure(f"{clean}: no such file or directory")
-    if replace_lexicon and not lexicons:
-        raise Failure("--replace-lexicon needs at least one --lexicon")
+    check_lexicon_choice(lexicons, replace_lexicon)
     try:
         if damage_with is not None:
             entries = load_filter_list(damage_with).entries

@@ -14,7 +14,15 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..cli import Failure, engine_options, evidence_choices, input_options, progress, site_exclusions
+from ..cli import (
+    Failure,
+    check_lexicon_choice,
+    engine_options,
+    evidence_choices,
+    input_options,
+    progress,
+    site_exclusions,
+)
 from ..lexicon import LexiconError
 from ..lm import ModelError
 from .store import DEFAULT_WORKSPACE, Store, WorkspaceError
@@ -143,8 +151,7 @@ def import_command(
     from .sources import SourceItem, iter_sources
     from .workspace import Workspace
 
-    if replace_lexicon and not lexicons:
-        raise Failure("--replace-lexicon needs at least one --lexicon")
+    check_lexicon_choice(lexicons, replace_lexicon)
     path, who = _settings(ctx, db, reviewer)
     pages = (
         i.text for i in iter_sources(paths, text_field, id_field, encoding, max_bytes) if isinstance(i, SourceItem)
