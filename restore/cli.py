@@ -831,7 +831,26 @@ def neural() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Model directory (default: restore/data/neural).")
 @click.option("--minutes", type=float, default=60.0, show_default=True, help="Wall-clock training budget.")
 @click.option("--threads", type=int, default=2, show_default=True)
-def neural_train(corpora: tuple[Path, ...], output: Path | None, minutes: float, threads: int) -> None:
+@click.option("--device", default="cpu", show_default=True, help="PyTorch device, e.g. cuda to train on a GPU.")
+@click.option("--batch", type=int, default=64, show_default=True, help="Windows per step.")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate.")
+@click.option("--layers", type=int, default=4, show_default=True)
+@click.option("--width", type=int, default=256, show_default=True)
+@click.option("--heads", type=int, default=4, show_default=True)
+@click.option("--save-weights", is_flag=True, help="Also keep the float16 weights (charlm-weights.pt).")
+def neural_train(
+    corpora: tuple[Path, ...],
+    output: Path | None,
+    minutes: float,
+    threads: int,
+    device: str,
+    batch: int,
+    lr: float,
+    layers: int,
+    width: int,
+    heads: int,
+    save_weights: bool,
+) -> None:
     """Train the character transformer on the training split and export it to ONNX."""
     from .neural import DEFAULT_NEURAL_DIR
     from .train_neural import train_neural
@@ -843,6 +862,13 @@ def neural_train(corpora: tuple[Path, ...], output: Path | None, minutes: float,
             minutes=minutes,
             threads=threads,
             log=lambda m: click.echo(m, err=True),
+            device=device,
+            lr=lr,
+            batch=batch,
+            layers=layers,
+            width=width,
+            heads=heads,
+            save_weights=save_weights,
         )
     except (ModelError, ValueError) as exc:
         raise Failure(str(exc)) from None

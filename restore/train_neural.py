@@ -136,11 +136,21 @@ def train_neural(
     threads: int = 2,
     seed: int = 7,
     log: Callable[[str], None] = print,
+    device: str = "cpu",
+    lr: float = 1e-3,
+    save_weights: bool = False,
 ) -> dict[str, object]:
-    """Train for a fixed wall-clock budget, then export ONNX, vocabulary and card to ``out_dir``."""
+    """Train for a fixed wall-clock budget, then export ONNX, vocabulary and card to ``out_dir``.
+
+    ``device="cuda"`` trains on a GPU in bfloat16 and predicts every position of each
+    window; the exported graph is the same either way. ``save_weights`` also keeps the
+    float16 weights (``charlm-weights.pt``) for re-export without retraining."""
     torch = _import_torch()
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
+    on_gpu = device != "cpu"
+    if on_gpu and not torch.cuda.is_available():
+        raise ModelError(f"device {device!r} asked for, but PyTorch sees no GPU")
     rng = np.random.default_rng(seed)
     files = check_training_sources(sources)
     started = time.time()
@@ -151,14 +161,17 @@ def train_neural(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / VOCAB_NAME).write_text("".join(ch + "\n" for ch in chars), encoding="utf-8")
     vocab = read_vocab(out_dir / VOCAB_NAME)
-    stream = torch.from_numpy(_stream(paragraphs, vocab))
+    stream = torch.from_numpy(_stream(paragraphs, vocab)).to(device)
     del paragraphs
-    held = torch.from_numpy(_stream(heldout_paragraphs(files, 200_000), vocab))
+    held = torch.from_numpy(_stream(heldout_paragraphs(files, 200_000), vocab)).to(device)
     log(f"{len(stream):,} training tokens, {len(held):,} held-out, vocabulary {len(chars) + 3:,}")
 
-    model = make_model(len(chars) + 3, width, layers, heads, context)
+    model = make_model(len(chars) + 3, width, layers, heads, context).to(device)
     params = sum(p.numel() for p in model.parameters())
-    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01, betas=(0.9, 0.98))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
+    window = torch.arange(context + 1, device=device)
+    # bfloat16 on a GPU; the CPU keeps float32 (its bf16 matmuls are no faster here).
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_gpu)
     budget = minutes * 60
     warmup = 300
 
@@ -177,7 +190,8 @@ def train_neural(
             for start in range(0, usable, context * 64):
                 rows = [chunks[s : s + context + 1] for s in range(start, min(usable, start + context * 64), context)]
                 x = torch.stack([r for r in rows if len(r) == context + 1])
-                logp = model(x)
+                with autocast:
+                    logp = model(x).float()
                 mask = x[:, 1:] != UNKNOWN
                 total -= float(logp[mask].sum())
                 count += int(mask.sum())
@@ -188,36 +202,73 @@ def train_neural(
     train_started = time.time()
     losses: list[float] = []
     while time.time() - train_started < budget:
-        starts = rng.integers(0, len(stream) - context - 2, size=batch)
-        x = torch.stack([stream[s : s + context + 1] for s in starts])
+        starts = torch.from_numpy(rng.integers(0, len(stream) - context - 2, size=batch)).to(device)
+        x = stream[starts[:, None] + window]
         for group in optimiser.param_groups:
-            group["lr"] = 1e-3 * rate(step, time.time() - train_started)
-        # The softmax over the whole vocabulary is most of the cost on a CPU: each step
-        # predicts a random half of the positions (every position still serves as context).
-        picked = torch.from_numpy(np.sort(rng.choice(context, size=context // 2, replace=False)))
-        targets = x[:, 1:][:, picked]
-        logp = model.target_logprobs(model.hidden(x[:, :-1])[:, picked], targets)
-        loss = -logp[targets != PAD].mean()
+            group["lr"] = lr * rate(step, time.time() - train_started)
+        with autocast:
+            if on_gpu:
+                targets = x[:, 1:]
+                logp = model(x)
+            else:
+                # The softmax over the whole vocabulary is most of the cost on a CPU: each
+                # step predicts a random half of the positions (all still serve as context).
+                picked = torch.from_numpy(np.sort(rng.choice(context, size=context // 2, replace=False)))
+                targets = x[:, 1:][:, picked]
+                logp = model.target_logprobs(model.hidden(x[:, :-1])[:, picked], targets)
+            loss = -logp.float()[targets != PAD].mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
-        losses.append(float(loss.detach()))
+        if not on_gpu or step % 100 == 0:
+            losses.append(float(loss.detach()))  # reading a GPU loss waits for the GPU
         step += 1
         seen += batch * context
-        if step % 500 == 0:
+        if step % (5000 if on_gpu else 500) == 0:
             elapsed = time.time() - train_started
             log(
                 f"step {step:,}  {seen:,} tokens  train loss {np.mean(losses[-500:]):.3f}  "
                 f"{seen / elapsed:,.0f} tokens/s  {elapsed / 60:.1f} min"
             )
-        if step % 5000 == 0:
+        if step % (50000 if on_gpu else 5000) == 0:
             log(f"held-out loss {heldout_loss():.3f} nats/char")
     final = heldout_loss()
     log(f"final held-out loss {final:.3f} nats/char ({final / math.log(2):.3f} bits/char)")
 
-    model.eval()
-    example = torch.from_numpy(rng.integers(3, len(chars) + 3, size=(2, 40)))
+    model = model.float().cpu().eval()
+    if save_weights:
+        torch.save({k: v.half() for k, v in model.state_dict().items()}, out_dir / "charlm-weights.pt")
+    card: dict[str, object] = {
+        "version": time.strftime("neural-%Y%m%d-%H%M", time.gmtime()),
+        "architecture": f"causal transformer, {layers} layers, width {width}, {heads} heads, context {context}",
+        "weights": "int8, dynamic quantization (onnxruntime.quantization.quantize_dynamic)",
+        "context": context,
+        "parameters": params,
+        "vocabulary": len(chars) + 3,
+        "training_files": [p.name for p in files],
+        "heldout": "held-out documents (as for the n-gram models) measure the loss; *-dev* files are never read",
+        "training_tokens_seen": seen,
+        "steps": step,
+        "minutes": round((time.time() - train_started) / 60, 1),
+        "threads": threads,
+        "device": torch.cuda.get_device_name() if on_gpu else "cpu",
+        "batch": batch,
+        "learning_rate": lr,
+        "heldout_nats_per_char": round(final, 4),
+        "total_seconds": round(time.time() - started, 1),
+    }
+    (out_dir / CARD_NAME).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    export_graph(model, out_dir, len(chars) + 3, seed)
+    random.seed(seed)
+    return card
+
+
+def export_graph(model, out_dir: Path, vocab_size: int, seed: int = 7) -> Path:  # type: ignore[no-untyped-def]
+    """Export a trained model (float32, on the CPU) to ONNX with int8 weights."""
+    torch = _import_torch()
+    rng = np.random.default_rng(seed)
+    example = torch.from_numpy(rng.integers(3, vocab_size, size=(2, 40)))
     graph = out_dir / GRAPH_NAME
     full = out_dir / "charlm-fp32.onnx"
     torch.onnx.export(
@@ -236,22 +287,4 @@ def train_neural(
 
     quantize_dynamic(str(full), str(graph), weight_type=QuantType.QInt8)
     full.unlink()
-    card: dict[str, object] = {
-        "version": time.strftime("neural-%Y%m%d", time.gmtime()),
-        "architecture": f"causal transformer, {layers} layers, width {width}, {heads} heads, context {context}",
-        "weights": "int8, dynamic quantization (onnxruntime.quantization.quantize_dynamic)",
-        "context": context,
-        "parameters": params,
-        "vocabulary": len(chars) + 3,
-        "training_files": [p.name for p in files],
-        "heldout": "held-out documents (as for the n-gram models) measure the loss; *-dev* files are never read",
-        "training_tokens_seen": seen,
-        "steps": step,
-        "minutes": round((time.time() - train_started) / 60, 1),
-        "threads": threads,
-        "heldout_nats_per_char": round(final, 4),
-        "total_seconds": round(time.time() - started, 1),
-    }
-    (out_dir / CARD_NAME).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    random.seed(seed)
-    return card
+    return graph

@@ -121,3 +121,16 @@ def test_a_user_model_brings_its_own_rescoring_weights(tmp_path: Path, neural: N
 
 def load_neural_weights(path: Path) -> list[float]:
     return json.loads(path.read_text(encoding="utf-8"))["weights"]
+
+
+def test_training_on_a_gpu_that_is_not_there_is_one_line(tmp_path: Path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    corpus = tmp_path / "tiny-train.jsonl"
+    corpus.write_text(json.dumps({"id": "a", "text": "政府工作报告" * 20}, ensure_ascii=False) + "\n", "utf-8")
+    result = run_cli("neural", "train", "--corpus", str(corpus), "-o", str(tmp_path / "m"), "--device", "cuda")
+    err = result.stderr.decode()
+    assert result.returncode != 0
+    assert "no GPU" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
