@@ -149,6 +149,8 @@ def train_neural(
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     on_gpu = device != "cpu"
+    if on_gpu and not device.startswith("cuda"):
+        raise ModelError(f"unknown device {device!r}: use cpu or cuda (cuda:N)")
     if on_gpu and not torch.cuda.is_available():
         raise ModelError(f"device {device!r} asked for, but PyTorch sees no GPU")
     rng = np.random.default_rng(seed)

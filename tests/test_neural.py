@@ -134,3 +134,6 @@ def test_training_on_a_gpu_that_is_not_there_is_one_line(tmp_path: Path):
     assert result.returncode != 0
     assert "no GPU" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+    result = run_cli("neural", "train", "--corpus", str(corpus), "-o", str(tmp_path / "m"), "--device", "tpu")
+    err = result.stderr.decode()
+    assert result.returncode != 0 and "unknown device" in err and "Traceback" not in err
