@@ -96,7 +96,7 @@ def main() -> None:
         deleted = {e: sum(d.count(e) for d in dev) for e in present}
         truth = {e for e in present if deleted[e] >= 5}
         inferred = infer_filter_list(damaged, reference, index=index)
-        kept = [e.string for e in inferred if e.junctions >= 2]
+        kept = [e.string for e in inferred if e.kept()]
         k = max(len(truth), 1)
         recall = len(truth & set(kept)) / k if truth else None
         precision = len({e.string for e in inferred[:k]} & set(present)) / k if truth else None

@@ -975,7 +975,8 @@ def lexicon_infer(
         entries = infer_filter_list(texts, candidates=candidates, model_dir=model_dir, index=CorpusIndex.find())
     except (InferenceError, ModelError) as exc:
         raise Failure(str(exc)) from None
-    kept = [e for e in entries if e.junctions >= min_junctions]
+    kept = [e for e in entries if e.kept(min_junctions)]
+    explained = [e for e in entries if e.junctions >= min_junctions and e.explained_by]
     if fmt == "jsonl":
         for e in kept:
             click.echo(json.dumps(e.to_dict(), ensure_ascii=False))
@@ -985,8 +986,12 @@ def lexicon_infer(
         )
         for e in kept:
             click.echo(
-                f"  {e.string}\texpected {e.expected:.1f}, observed {e.observed}, junctions filled {e.junctions}"
+                f"  {e.string}\texpected {e.expected:.1f}, observed {e.observed},"
+                f" junctions filled {e.junctions} (surest {e.surest:.2f})"
             )
+        if explained:
+            listed = ", ".join(f"{e.string} ({e.explained_by})" for e in explained)
+            click.echo(f"left out, explained by another entry: {listed}")
     if output is not None:
         write_atomic(output, lexicon_text(entries, min_junctions))
 

@@ -46,6 +46,14 @@ class InferredEntry:
     expected: float  # occurrences the reference predicts for this much text
     observed: int  # occurrences in the site's text
     junctions: int  # junctions the engine fills with it at confidence >= FILL_CONFIDENCE
+    # Another inferred string whose filtering already accounts for this one's absence
+    # (习近平 for 习近平总书记, 真 for 认真); such entries are left out of the inferred list.
+    explained_by: str = ""
+    surest: float = 0.0  # the highest confidence of its fills
+
+    def kept(self, min_junctions: int = 2) -> bool:
+        """Whether the entry belongs in the inferred filter list."""
+        return self.junctions >= min_junctions and not self.explained_by
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -53,6 +61,8 @@ class InferredEntry:
             "expected": round(self.expected, 1),
             "observed": self.observed,
             "junctions": self.junctions,
+            "explained_by": self.explained_by or None,
+            "surest": round(self.surest, 3),
         }
 
 
@@ -248,16 +258,21 @@ def infer_filter_list(
         return []
     engine = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(chosen)))
     filled: Counter[str] = Counter()
+    surest: dict[str, float] = {}
     for n, text in enumerate(texts):
         for gap in engine.scan(text):
             best = gap.best
             if gap.kind == "deletion" and best is not None and best.confidence >= FILL_CONFIDENCE:
                 filled[best.text] += 1
+                surest[best.text] = max(surest.get(best.text, 0.0), best.confidence)
         if on_text is not None:
             on_text(n)
     ranked = sorted(chosen, key=lambda g: (-filled[g], -expected[g], g))
-    ranked = demote_superstrings(ranked, filled, expected)
-    return [InferredEntry(g, expected[g], observed[g], filled[g]) for g in ranked]
+    explainers = explanations(ranked, filled, expected)
+    ranked = [g for g in ranked if g not in explainers] + [g for g in ranked if g in explainers]
+    return [
+        InferredEntry(g, expected[g], observed[g], filled[g], explainers.get(g, ""), surest.get(g, 0.0)) for g in ranked
+    ]
 
 
 # An inferred string this many junctions strong can explain the absence of another.
@@ -266,16 +281,17 @@ EXPLAINS = 2
 BEYOND = 2.0
 
 
-def demote_superstrings(ranked: Sequence[str], filled: Mapping[str, int], expected: Mapping[str, float]) -> list[str]:
-    """Of two inferred strings one inside the other, the one the other explains goes last.
+def explanations(ranked: Sequence[str], filled: Mapping[str, int], expected: Mapping[str, float]) -> dict[str, str]:
+    """Inferred strings that another one, inside or around them, explains: string -> explainer.
 
     A filter that deletes 真 leaves no 认真 either, and the engine can fill a junction with
     either. Offered both, it puts back the filtered one far more often (真 at 149
     junctions, 认真 at 4; 习近平 at 556, 近平 at 1), so that one explains the other. At a
     tie, the shorter explains the longer if the reference expects it well beyond it (真 is
-    also missing from 真正, 真实 …), else the longer explains the shorter. Explained
-    strings are kept (a list may hold both), only ranked after all others, in their order."""
-    explained: set[str] = set()
+    also missing from 真正, 真实 …), else the longer explains the shorter. An explained
+    string adds nothing to the list but wrong insertions (习近平总书记 where only 习近平
+    was cut), so it is left out of the inferred list; it stays in the ranking, last."""
+    explained: dict[str, str] = {}
     by_length = sorted(ranked, key=len)
     for i, short in enumerate(by_length):
         for long in by_length[i + 1 :]:
@@ -289,8 +305,14 @@ def demote_superstrings(ranked: Sequence[str], filled: Mapping[str, int], expect
                 explainer, other = short, long
             else:
                 explainer, other = long, short
-            if filled.get(explainer, 0) >= EXPLAINS:
-                explained.add(other)
+            if filled.get(explainer, 0) >= EXPLAINS and other not in explained:
+                explained[other] = explainer
+    return explained
+
+
+def demote_superstrings(ranked: Sequence[str], filled: Mapping[str, int], expected: Mapping[str, float]) -> list[str]:
+    """``ranked`` with the strings another explains (``explanations``) moved last, in order."""
+    explained = explanations(ranked, filled, expected)
     return [g for g in ranked if g not in explained] + [g for g in ranked if g in explained]
 
 
@@ -312,8 +334,12 @@ def _interleave(first: Sequence[str], second: Sequence[str], limit: int) -> list
 def lexicon_text(entries: Iterable[InferredEntry], min_junctions: int = 2) -> str:
     lines = ["# Filter list inferred by `restore lexicon infer`: string  # expected, observed, junctions filled"]
     for e in entries:
-        if e.junctions >= min_junctions:
-            lines.append(f"{e.string}  # expected {e.expected:.1f}, observed {e.observed}, junctions {e.junctions}")
+        evidence = f"expected {e.expected:.1f}, observed {e.observed}, junctions {e.junctions}"
+        if e.kept(min_junctions):
+            lines.append(f"{e.string}  # {evidence}")
+        elif e.junctions >= min_junctions:
+            # Left in view for a reviewer, commented out: the list works without it.
+            lines.append(f"# {e.string}  # explained by {e.explained_by}; {evidence}")
     return "\n".join(lines) + "\n"
 
 
