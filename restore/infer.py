@@ -269,7 +269,7 @@ def infer_filter_list(
             on_text(n)
     ranked = sorted(chosen, key=lambda g: (-filled[g], -expected[g], g))
     explainers = explanations(ranked, filled, expected)
-    ranked = [g for g in ranked if g not in explainers] + [g for g in ranked if g in explainers]
+    ranked = sorted(ranked, key=lambda g: g in explainers)  # stable: explained last, in order
     return [
         InferredEntry(g, expected[g], observed[g], filled[g], explainers.get(g, ""), surest.get(g, 0.0)) for g in ranked
     ]
@@ -313,7 +313,7 @@ def explanations(ranked: Sequence[str], filled: Mapping[str, int], expected: Map
 def demote_superstrings(ranked: Sequence[str], filled: Mapping[str, int], expected: Mapping[str, float]) -> list[str]:
     """``ranked`` with the strings another explains (``explanations``) moved last, in order."""
     explained = explanations(ranked, filled, expected)
-    return [g for g in ranked if g not in explained] + [g for g in ranked if g in explained]
+    return sorted(ranked, key=lambda g: g in explained)
 
 
 def _interleave(first: Sequence[str], second: Sequence[str], limit: int) -> list[str]:
