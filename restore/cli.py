@@ -988,6 +988,7 @@ def lexicon_infer(
             click.echo(
                 f"  {e.string}\texpected {e.expected:.1f}, observed {e.observed},"
                 f" junctions filled {e.junctions} (surest {e.surest:.2f})"
+                + (f", stands where {', '.join(e.sibling_of)} stand" if e.sibling_of else "")
             )
         if explained:
             listed = ", ".join(f"{e.string} ({e.explained_by})" for e in explained)

@@ -146,6 +146,26 @@ class CorpusIndex:
         scale = (last - first) / len(rows)
         return Counter({text: round(n * scale) for text, n in found.items()})
 
+    def contexts(self, s: str, width: int = 2, sample: int = 200) -> Counter[tuple[str, str]]:
+        """The (left, right) contexts, ``width`` characters each, that surround ``s`` in the
+        reference text, from up to ``sample`` of its occurrences; none that cross a paragraph edge."""
+        found: Counter[tuple[str, str]] = Counter()
+        if not s:
+            return found
+        first, last = self._range(_units(s), 0, self._n)
+        if first == last:
+            return found
+        step = max(1, (last - first) // sample)
+        span = len(_units(s)) // 2
+        for row in range(first, last, step):
+            at = self._sa[row]
+            if at < width:
+                continue
+            around = self._text[(at - width) << 1 : (at + span + width) << 1].decode("utf-16-be", "replace")
+            if len(around) == span + 2 * width and BOUNDARY not in around:
+                found[(around[:width], around[-width:])] += 1
+        return found
+
     def _range(self, pattern: bytes, lo: int, hi: int) -> tuple[int, int]:
         """Suffix-array rows ``[first, last)`` that start with ``pattern``, searched within
         ``[lo, hi)`` (the rows of a prefix of ``pattern``, when that is known)."""

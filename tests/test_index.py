@@ -88,6 +88,40 @@ def test_filler_order_backs_off_to_shorter_left_context(index: CorpusIndex) -> N
     assert "路" in proposed
 
 
+def test_contexts_match_brute_force(index: CorpusIndex) -> None:
+    reference = _reference()
+    for s in ["营商环境", "坚持", "发展", "路", "以人民为中心"]:
+        expected: dict[tuple[str, str], int] = {}
+        for i in range(2, len(reference) - len(s) - 1):
+            around = reference[i - 2 : i + len(s) + 2]
+            if reference.startswith(s, i) and len(around) == len(s) + 4 and BOUNDARY not in around:
+                key = (around[:2], around[-2:])
+                expected[key] = expected.get(key, 0) + 1
+        assert dict(index.contexts(s)) == expected, s
+    assert index.contexts("不存在的") == {}
+
+
+def test_siblings_stand_where_two_seeds_stand(tmp_path: Path) -> None:
+    from restore.infer import sibling_strings
+
+    officials = ["李克强", "王沪宁", "刘延东", "杨洁篪"]
+    lines = [f"国务院副总理{a}出席会议。会见时{a}表示欢迎。" for a in officials]
+    lines += ["国务院副总理孙春兰出席会议。", "今天天气很好，大家出席会议。"]
+    root = tmp_path / "corpus"
+    root.mkdir()
+    ids = (f"p{i}" for i in range(10_000) if not is_heldout(f"p{i}"))
+    docs = [{"id": next(ids), "text": t} for t in lines]
+    (root / "people-train.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), "utf-8")
+    build_index([root], tmp_path / "index")
+    people = CorpusIndex.load(tmp_path / "index")
+    found = {g: who for g, _, who in sibling_strings(["李克强", "王沪宁"], people, "site text shows 杨洁篪 intact")}
+    # Both seeds vouch for 刘延东 and 孙春兰; 杨洁篪 is on the site, so not filtered.
+    assert found["刘延东"] == ("李克强", "王沪宁") and "孙春兰" in found
+    assert "杨洁篪" not in found and "李克强" not in found
+    # One seed alone vouches for nothing.
+    assert sibling_strings(["李克强"], people, "") == []
+
+
 def test_count_matches_brute_force(index: CorpusIndex) -> None:
     reference = _reference()
     rng = random.Random(3)

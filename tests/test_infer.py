@@ -178,3 +178,16 @@ def test_explained_strings_stay_out_of_the_inferred_list():
     assert parse_filter_list(text, "inferred").entries == ("习近平", "真", "思想文化")
     # A reviewer still sees what was left out, and why.
     assert "# 习近平总书记  # explained by 习近平" in text
+
+
+def test_siblings_carry_who_vouched_for_them():
+    entries = [
+        InferredEntry("李克强", 56.0, 0, 105),
+        InferredEntry("刘延东", 1.2, 0, 5, sibling_of=("王沪宁", "胡春华")),
+        InferredEntry("李源潮", 0.4, 0, 1, sibling_of=("杨洁篪", "许其亮")),
+    ]
+    text = lexicon_text(entries)
+    assert parse_filter_list(text, "inferred").entries == ("李克强", "刘延东")
+    assert "sibling of 王沪宁/胡春华" in text
+    assert entries[1].to_dict()["sibling_of"] == ["王沪宁", "胡春华"]
+    assert entries[0].to_dict()["sibling_of"] is None
