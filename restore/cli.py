@@ -497,6 +497,30 @@ def _record_texts(src: Path, text_field: str, id_field: str, max_bytes: int) -> 
 
 
 @contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """One bar on stderr for work in stages over the same texts: (stage, done, total)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    with bar:
+        task = bar.add_task("", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        yield update
+
+
+@contextmanager
 def batch_progress() -> Iterator[Callable[[int, int, int, int], None]]:
     """Documents, characters per second and ETA (by input bytes) on stderr."""
     from rich.console import Console
@@ -972,7 +996,10 @@ def lexicon_infer(
 
     texts = _site_texts(paths, text_field, encoding)
     try:
-        entries = infer_filter_list(texts, candidates=candidates, model_dir=model_dir, index=CorpusIndex.find())
+        with stage_progress() as update:
+            entries = infer_filter_list(
+                texts, candidates=candidates, model_dir=model_dir, index=CorpusIndex.find(), on_progress=update
+            )
     except (InferenceError, ModelError) as exc:
         raise Failure(str(exc)) from None
     kept = [e for e in entries if e.kept(min_junctions)]
@@ -1027,7 +1054,8 @@ def lexicon_match(
     try:
         reference = Reference.load()
         index = CorpusIndex.find()
-        entries = infer_filter_list(texts, reference, candidates=candidates, index=index)
+        with stage_progress() as update:
+            entries = infer_filter_list(texts, reference, candidates=candidates, index=index, on_progress=update)
     except (InferenceError, ModelError) as exc:
         raise Failure(str(exc)) from None
     for m in match_lists(entries, lists, texts, reference, index=index):

@@ -36,6 +36,10 @@ FILL_CONFIDENCE = 0.5
 BACKOFF_SAMPLE = 2048  # suffix-array rows read when two characters of left context stand alone
 
 
+# Called as work advances: (stage, texts done, texts in all), for a progress bar.
+OnProgress = Callable[[str, int, int], None]
+
+
 class InferenceError(Exception):
     """Inference cannot run; one line for stderr."""
 
@@ -186,7 +190,12 @@ def junction_order(texts: Sequence[str], absent: Sequence[str], reference: Refer
 
 
 def filler_order(
-    texts: Sequence[str], observed: Counter[str], index: CorpusIndex, engine: Restorer, longest: int = 8
+    texts: Sequence[str],
+    observed: Counter[str],
+    index: CorpusIndex,
+    engine: Restorer,
+    longest: int = 8,
+    on_progress: OnProgress | None = None,
 ) -> list[tuple[str, float]]:
     """Strings the reference puts into the site's surprising junctions, by how many
     junctions they would explain, for strings the site never shows.
@@ -202,7 +211,9 @@ def filler_order(
     no_phrases = PhraseDictionary(())
     score: dict[str, float] = {}
     seen: dict[tuple[str, str], Counter[str]] = {}
-    for text in texts:
+    for n, text in enumerate(texts):
+        if on_progress is not None:
+            on_progress("asking the reference", n, len(texts))
         for site in detect_sites(text, engine.lm, no_phrases):
             o = site.offset
             left, right = text[max(0, o - 3) : o], text[o : o + 2]
@@ -233,7 +244,7 @@ def infer_filter_list(
     reference: Reference | None = None,
     candidates: int = 500,
     model_dir: Path | None = None,
-    on_text: Callable[[int], None] | None = None,
+    on_progress: OnProgress | None = None,
     index: CorpusIndex | None = None,
 ) -> list[InferredEntry]:
     """Ranked candidates for the site's filter list, best evidence first.
@@ -252,7 +263,7 @@ def infer_filter_list(
     if index is None:
         chosen = by_junction[:candidates]
     else:
-        by_filler = [g for g, _ in filler_order(texts, observed, index, scout)]
+        by_filler = [g for g, _ in filler_order(texts, observed, index, scout, on_progress=on_progress)]
         chosen = _interleave(by_filler, by_junction, candidates)
         scale = sum(len(t) for t in texts) / max(index.characters, 1)
         for g in chosen:
@@ -261,7 +272,7 @@ def infer_filter_list(
     if not chosen:
         return []
     engine = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(chosen)))
-    filled, surest = _fills(engine, texts, on_text)
+    filled, surest = _fills(engine, texts, on_progress, "testing candidates")
     ranked = sorted(chosen, key=lambda g: (-filled[g], -expected[g], g))
     explainers = explanations(ranked, filled, expected)
     ranked = sorted(ranked, key=lambda g: g in explainers)  # stable: explained last, in order
@@ -269,12 +280,16 @@ def infer_filter_list(
         InferredEntry(g, expected[g], observed[g], filled[g], explainers.get(g, ""), surest.get(g, 0.0)) for g in ranked
     ]
     if index is not None:
-        entries = _with_siblings(entries, texts, index, model_dir)
+        entries = _with_siblings(entries, texts, index, model_dir, on_progress)
     return entries
 
 
 def _with_siblings(
-    entries: list[InferredEntry], texts: Sequence[str], index: CorpusIndex, model_dir: Path | None
+    entries: list[InferredEntry],
+    texts: Sequence[str],
+    index: CorpusIndex,
+    model_dir: Path | None,
+    on_progress: OnProgress | None = None,
 ) -> list[InferredEntry]:
     """``entries`` with the siblings of the kept ones that the engine puts back, ranked by
     junctions among the others.
@@ -296,7 +311,7 @@ def _with_siblings(
         tested.update(g for g, _ in proposed)
         engine = Restorer(model_dir=model_dir, filter_list=FilterList("siblings", (*seeds, *(g for g, _ in proposed))))
         # A sibling's only evidence on the site is its fills, so only sure ones count.
-        filled, surest = _fills(engine, texts, confidence=SIBLING_CONFIDENCE)
+        filled, surest = _fills(engine, texts, on_progress, "testing siblings", SIBLING_CONFIDENCE)
         found += [
             InferredEntry(g, index.count(g) * scale, 0, filled[g], "", surest.get(g, 0.0), who)
             for g, who in proposed
@@ -310,7 +325,8 @@ def _with_siblings(
 def _fills(
     engine: Restorer,
     texts: Sequence[str],
-    on_text: Callable[[int], None] | None = None,
+    on_progress: OnProgress | None = None,
+    stage: str = "testing candidates",
     confidence: float = FILL_CONFIDENCE,
 ) -> tuple[Counter[str], dict[str, float]]:
     """How many junctions the engine fills with each string at ``confidence``, and its surest fill."""
@@ -322,8 +338,8 @@ def _fills(
             if gap.kind == "deletion" and best is not None and best.confidence >= confidence:
                 filled[best.text] += 1
                 surest[best.text] = max(surest.get(best.text, 0.0), best.confidence)
-        if on_text is not None:
-            on_text(n)
+        if on_progress is not None:
+            on_progress(stage, n + 1, len(texts))
     return filled, surest
 
 

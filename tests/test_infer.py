@@ -33,9 +33,19 @@ def reference() -> Reference:
     return Reference.load()
 
 
+PROGRESS: list[tuple[str, int, int]] = []
+
+
 @pytest.fixture(scope="module")
 def seed_inferred(reference):
-    return infer_filter_list([SEED.read_text("utf-8")], reference, candidates=200)
+    return infer_filter_list(
+        [SEED.read_text("utf-8")], reference, candidates=200, on_progress=lambda *a: PROGRESS.append(a)
+    )
+
+
+def test_inference_reports_its_progress(seed_inferred):
+    # One page: the candidate scan reports it done, so a bar can reach its end.
+    assert PROGRESS and PROGRESS[-1] == ("testing candidates", 1, 1)
 
 
 def test_index_proposes_what_the_reference_puts_into_the_gaps(reference):
