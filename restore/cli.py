@@ -957,18 +957,37 @@ def lexicon_build_reference(corpora: tuple[Path, ...], output: Path | None) -> N
     click.echo(f"{len(ref.counts)} n-grams from {ref.characters:,} characters", err=True)
 
 
-def _site_texts(paths: tuple[str, ...], text_field: str, encoding: str | None = None) -> list[str]:
+def _site_texts(paths: tuple[str, ...], text_field: str, encoding: str | None = None, pages: int = 0) -> list[str]:
+    """The site's page texts; with ``pages``, a uniform sample of that many (reservoir
+    sampling, fixed seed), so a crawl of millions of pages is read once in bounded memory."""
+    import random
+
     from .review.sources import SourceProblem, iter_sources
 
-    texts = []
+    rng = random.Random(0)
+    texts: list[str] = []
+    seen = 0
     for item in iter_sources(paths, text_field=text_field, encoding=encoding):
         if isinstance(item, SourceProblem):
             click.echo(f"restore: error: {item.where}: {item.message} (skipped)", err=True)
-        else:
+            continue
+        seen += 1
+        if not pages or len(texts) < pages:
             texts.append(item.text)
+        else:
+            slot = rng.randrange(seen)
+            if slot < pages:
+                texts[slot] = item.text
     if not texts:
         raise Failure("no usable text in " + ", ".join(paths))
+    if seen > len(texts):
+        click.echo(
+            f"restore: reading a uniform sample of {len(texts):,} of {seen:,} pages (--pages to change)", err=True
+        )
     return texts
+
+
+PAGES_HELP = "Infer from a uniform sample of this many pages (0: all of them)."
 
 
 @lexicon.command("infer")
@@ -976,6 +995,7 @@ def _site_texts(paths: tuple[str, ...], text_field: str, encoding: str | None = 
 @click.option("--text-field", default="text", show_default=True, help="JSONL field with the page text.")
 @click.option("--candidates", type=click.IntRange(1, 5000), default=500, show_default=True)
 @click.option("--min-junctions", type=int, default=2, show_default=True, help="Junctions an entry must fill.")
+@click.option("--pages", type=click.IntRange(0), default=2000, show_default=True, help=PAGES_HELP)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the inferred list here (for --lexicon).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--encoding", help="Decode .txt inputs with this encoding instead of requiring UTF-8.")
@@ -985,6 +1005,7 @@ def lexicon_infer(
     text_field: str,
     candidates: int,
     min_junctions: int,
+    pages: int,
     output: Path | None,
     fmt: str,
     encoding: str | None,
@@ -994,7 +1015,7 @@ def lexicon_infer(
     from .index import CorpusIndex
     from .infer import InferenceError, infer_filter_list, lexicon_text
 
-    texts = _site_texts(paths, text_field, encoding)
+    texts = _site_texts(paths, text_field, encoding, pages)
     try:
         with stage_progress() as update:
             entries = infer_filter_list(
@@ -1029,6 +1050,7 @@ def lexicon_infer(
 @click.option("--lexicon", "lexicons", multiple=True, required=True, help="A known filter list to rank. Repeatable.")
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 5000), default=500, show_default=True)
+@click.option("--pages", type=click.IntRange(0), default=2000, show_default=True, help=PAGES_HELP)
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--encoding", help="Decode .txt inputs with this encoding instead of requiring UTF-8.")
 def lexicon_match(
@@ -1036,6 +1058,7 @@ def lexicon_match(
     lexicons: tuple[str, ...],
     text_field: str,
     candidates: int,
+    pages: int,
     fmt: str,
     encoding: str | None,
 ) -> None:
@@ -1050,7 +1073,7 @@ def lexicon_match(
         lists = [load_filter_list(name) for name in lexicons]
     except LexiconError as exc:
         raise Failure(str(exc)) from None
-    texts = _site_texts(paths, text_field, encoding)
+    texts = _site_texts(paths, text_field, encoding, pages)
     try:
         reference = Reference.load()
         index = CorpusIndex.find()

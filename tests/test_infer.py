@@ -201,3 +201,19 @@ def test_siblings_carry_who_vouched_for_them():
     assert "sibling of 王沪宁/胡春华" in text
     assert entries[1].to_dict()["sibling_of"] == ["王沪宁", "胡春华"]
     assert entries[0].to_dict()["sibling_of"] is None
+
+
+def test_a_large_crawl_is_read_as_a_uniform_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from restore.cli import _site_texts
+
+    crawl = tmp_path / "crawl.jsonl"
+    pages = [f"第{i}页：推进铁、公建设。" for i in range(400)]
+    crawl.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in pages), "utf-8")
+    sample = _site_texts((str(crawl),), "text", pages=50)
+    assert "50 of 400 pages" in capsys.readouterr().err
+    assert len(set(sample)) == 50 and set(sample) <= set(pages)
+    assert _site_texts((str(crawl),), "text", pages=50) == sample  # reproducible
+    # Uniform, not the first pages: the sample reaches into every quarter of the crawl.
+    quarters = {pages.index(t) * 4 // len(pages) for t in sample}
+    assert quarters == {0, 1, 2, 3}
+    assert _site_texts((str(crawl),), "text", pages=0) == pages
