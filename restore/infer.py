@@ -343,7 +343,7 @@ def _fills(
     return filled, surest
 
 
-# Siblings tested in the second scan, and what makes one.
+# Siblings tested a round, and what makes one.
 SIBLINGS = 60
 SIBLING_CONTEXTS = 30  # commonest reference contexts read per seed
 SIBLING_SEEDS = 2  # seeds whose contexts must propose it
