@@ -1051,6 +1051,12 @@ def lexicon_infer(
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 5000), default=500, show_default=True)
 @click.option("--pages", type=click.IntRange(0), default=2000, show_default=True, help=PAGES_HELP)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write a --lexicon file: the inferred entries plus the best match's entries the pages never show.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--encoding", help="Decode .txt inputs with this encoding instead of requiring UTF-8.")
 def lexicon_match(
@@ -1059,6 +1065,7 @@ def lexicon_match(
     text_field: str,
     candidates: int,
     pages: int,
+    output: Path | None,
     fmt: str,
     encoding: str | None,
 ) -> None:
@@ -1066,7 +1073,7 @@ def lexicon_match(
 
     Expected counts come from the corpus index when `restore index build` made one."""
     from .index import CorpusIndex
-    from .infer import InferenceError, Reference, infer_filter_list, match_lists
+    from .infer import InferenceError, Reference, infer_filter_list, match_lists, site_list_text
     from .lexicon import load_filter_list
 
     try:
@@ -1081,7 +1088,8 @@ def lexicon_match(
             entries = infer_filter_list(texts, reference, candidates=candidates, index=index, on_progress=update)
     except (InferenceError, ModelError) as exc:
         raise Failure(str(exc)) from None
-    for m in match_lists(entries, lists, texts, reference, index=index):
+    ranking = match_lists(entries, lists, texts, reference, index=index)
+    for m in ranking:
         if fmt == "jsonl":
             click.echo(json.dumps(m.to_dict(), ensure_ascii=False))
         else:
@@ -1090,6 +1098,12 @@ def lexicon_match(
                 f"{m.score:+9.1f}  {m.name}{same}  ({m.entries} entries; expected but absent: {m.absent:.1f} nats; "
                 f"{m.intact} intact; holds {m.explained:.0%} of the inferred deletions)"
             )
+    if output is not None:
+        # Only a list the pages support (score above no filter at all) lends its entries.
+        best = next((f for f in lists if f.name == ranking[0].name), None) if ranking[0].score > 0 else None
+        write_atomic(output, site_list_text(entries, best, texts))
+        source = f"with the entries of {best.name} the pages never show" if best else "(no list scored above no filter)"
+        click.echo(f"wrote {output}: the inferred list {source}", err=True)
 
 
 @main.command("fit-decision")

@@ -452,6 +452,36 @@ def lexicon_text(entries: Iterable[InferredEntry], min_junctions: int = 2) -> st
     return "\n".join(lines) + "\n"
 
 
+def site_list_text(
+    inferred: Sequence[InferredEntry],
+    best: FilterList | None,
+    texts: Sequence[str],
+    min_junctions: int = 2,
+) -> str:
+    """A --lexicon file for the site: the inferred entries, then the entries of ``best``
+    (the known list that matched) that the site's pages never show intact.
+
+    A filter deletes every occurrence of its strings, so an entry the pages show is not
+    the site's, whatever the list says; those are named in a comment, not listed. The
+    list's other entries are what fingerprinting is for: strings the pages show too
+    rarely, or never, to be inferred from them."""
+    kept = [e for e in inferred if e.kept(min_junctions)]
+    lines = [lexicon_text(inferred, min_junctions).rstrip("\n")]
+    if best is None:
+        return "\n".join(lines) + "\n"
+    site = "\n".join(texts)
+    have = {e.string for e in kept}
+    rest = [e for e in best.usable() if e not in have]
+    intact = [e for e in rest if e in site]
+    added = [e for e in rest if e not in site]
+    lines.append(f"# From the best-matching known list, {best.name}: {len(added)} entries the pages never show")
+    lines += added
+    if intact:
+        shown = ", ".join(intact[:20]) + (" …" if len(intact) > 20 else "")
+        lines.append(f"# Left out, intact on the site's pages ({len(intact)}): {shown}")
+    return "\n".join(lines) + "\n"
+
+
 # A filter deletes every occurrence of its strings; an entry found intact is taken as a
 # filter that missed once in a thousand times: log(1000) against the list.
 INTACT_PENALTY = math.log(1000)

@@ -23,7 +23,7 @@ from restore.infer import (
     lexicon_text,
     match_lists,
 )
-from restore.lexicon import FilterList, default_filter_list, load_filter_list, parse_filter_list
+from restore.lexicon import DEFAULT_FILTER_LIST, FilterList, default_filter_list, load_filter_list, parse_filter_list
 
 from .conftest import SEED, SHARED, run_cli
 
@@ -217,3 +217,34 @@ def test_a_large_crawl_is_read_as_a_uniform_sample(tmp_path: Path, capsys: pytes
     quarters = {pages.index(t) * 4 // len(pages) for t in sample}
     assert quarters == {0, 1, 2, 3}
     assert _site_texts((str(crawl),), "text", pages=0) == pages
+
+
+def test_site_list_takes_the_matched_lists_entries_the_pages_never_show():
+    from restore.infer import site_list_text
+
+    inferred = [InferredEntry("政府", 20.0, 0, 9), InferredEntry("思想", 3.0, 0, 1)]
+    known = FilterList("cms-list", ("政府", "营商环境", "铁路", "示威"))
+    pages = ["修建铁路，推进建设。", "营商大会举行。"]
+    text = site_list_text(inferred, known, pages)
+    # 铁路 is intact on a page, so this site's filter cannot hold it.
+    assert parse_filter_list(text, "site").entries == ("政府", "营商环境", "示威")
+    assert "cms-list" in text and "intact on the site's pages (1): 铁路" in text
+    assert parse_filter_list(site_list_text(inferred, None, pages), "site").entries == ("政府",)
+
+
+def test_cli_match_writes_the_site_list(tmp_path: Path):
+    out = tmp_path / "site.txt"
+    unrelated = SHARED / "lexicons/konsheng-sensitive-lexicon/色情类型.txt"
+    proc = run_cli(
+        "lexicon", "match", str(SEED), "--lexicon", str(DEFAULT_FILTER_LIST), "--lexicon", str(unrelated),
+        "--candidates", "150", "-o", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    inferred_part, marker, rest = out.read_text("utf-8").partition("# From the best-matching known list")
+    list_part = marker + rest
+    page = SEED.read_text("utf-8")
+    assert "路" in parse_filter_list(inferred_part, "inferred").entries
+    from_list = parse_filter_list(list_part, "matched").entries
+    assert from_list and set(from_list) <= set(load_filter_list(DEFAULT_FILTER_LIST).entries)
+    assert not any(e in page for e in from_list)  # nothing the page shows intact
+    assert "wrote" in proc.stderr.decode("utf-8")
