@@ -36,7 +36,7 @@ from restore.corpus import iter_documents  # noqa: E402
 from restore.engine import Restorer  # noqa: E402
 from restore.evaluate import evaluate  # noqa: E402
 from restore.index import CorpusIndex  # noqa: E402
-from restore.infer import Reference, infer_filter_list, match_lists, site_list_text  # noqa: E402
+from restore.infer import Reference, infer_filter_list, lending_list, match_lists, site_list_text  # noqa: E402
 from restore.lexicon import FilterList, load_filter_list, parse_filter_list  # noqa: E402
 from restore.simulate import damage  # noqa: E402
 
@@ -121,10 +121,9 @@ def main() -> None:
             # inferred entries plus those of the best of the other lists (an identical copy
             # under another name, as fwwdn's 政治类 of 政治类型, stays among them).
             others = [f for f in known if f.name != name]
-            top = match_lists(inferred, others, damaged, reference, index=index)[0]
-            best = next(f for f in others if f.name == top.name) if top.score > 0 else None
+            best = lending_list(match_lists(inferred, others, damaged, reference, index=index), others)
             site_list = parse_filter_list(site_list_text(inferred, best, damaged), "site")
-            row["matched_without_true"] = top.name if best else "—"
+            row["matched_without_true"] = best.name if best else "—"
             site_rate = evaluate(Restorer(filter_list=site_list), dev, present)
             row["exact_site_list"] = site_rate.metrics(0.5)["exact_restoration"]
         row["seconds"] = round(time.time() - started)

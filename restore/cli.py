@@ -1073,7 +1073,15 @@ def lexicon_match(
 
     Expected counts come from the corpus index when `restore index build` made one."""
     from .index import CorpusIndex
-    from .infer import InferenceError, Reference, infer_filter_list, match_lists, site_list_text
+    from .infer import (
+        LEND_EXPLAINED,
+        InferenceError,
+        Reference,
+        infer_filter_list,
+        lending_list,
+        match_lists,
+        site_list_text,
+    )
     from .lexicon import load_filter_list
 
     try:
@@ -1099,10 +1107,13 @@ def lexicon_match(
                 f"{m.intact} intact; holds {m.explained:.0%} of the inferred deletions)"
             )
     if output is not None:
-        # Only a list the pages support (score above no filter at all) lends its entries.
-        best = next((f for f in lists if f.name == ranking[0].name), None) if ranking[0].score > 0 else None
+        best = lending_list(ranking, lists)
         write_atomic(output, site_list_text(entries, best, texts))
-        source = f"with the entries of {best.name} the pages never show" if best else "(no list scored above no filter)"
+        source = (
+            f"with the entries of {best.name} the pages never show"
+            if best
+            else f"alone: no known list scores above no filter and holds {LEND_EXPLAINED:.0%} of its deletions"
+        )
         click.echo(f"wrote {output}: the inferred list {source}", err=True)
 
 

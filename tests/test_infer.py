@@ -248,3 +248,15 @@ def test_cli_match_writes_the_site_list(tmp_path: Path):
     assert from_list and set(from_list) <= set(load_filter_list(DEFAULT_FILTER_LIST).entries)
     assert not any(e in page for e in from_list)  # nothing the page shows intact
     assert "wrote" in proc.stderr.decode("utf-8")
+
+
+def test_only_a_list_holding_the_inferred_deletions_lends_its_entries():
+    from restore.infer import ListMatch, lending_list
+
+    own, other = FilterList("own", ("政府", "铁路")), FilterList("other", ("枪支",))
+    supported = ListMatch("own", 2, explained=0.94, contradicted=0.0, score=67.4)
+    by_absence_alone = ListMatch("other", 1, explained=0.0, contradicted=0.0, score=0.5)
+    assert lending_list([supported, by_absence_alone], [other, own]) is own
+    assert lending_list([by_absence_alone, supported], [other, own]) is None
+    assert lending_list([ListMatch("own", 2, 0.94, 0.5, score=-3.0)], [own]) is None
+    assert lending_list([], [own]) is None
