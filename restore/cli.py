@@ -1149,10 +1149,11 @@ _register_review()
 def run() -> None:
     """Entry point that never shows a traceback for expected failures."""
     from .corpus import CorpusError
+    from .outputs import OutputError
 
     try:
         main(standalone_mode=True)
-    except CorpusError as exc:  # a training or reference corpus, read deep inside a build or a fit
+    except (CorpusError, OutputError) as exc:  # a corpus read deep inside a build; an output path
         click.echo(f"restore: error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -260,3 +260,12 @@ def test_only_a_list_holding_the_inferred_deletions_lends_its_entries():
     assert lending_list([by_absence_alone, supported], [other, own]) is None
     assert lending_list([ListMatch("own", 2, 0.94, 0.5, score=-3.0)], [own]) is None
     assert lending_list([], [own]) is None
+
+
+def test_an_unwritable_output_is_one_line(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", "utf-8")
+    proc = run_cli("lexicon", "infer", str(SEED), "--candidates", "20", "-o", str(blocker / "site.txt"))
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr
+    assert proc.stderr.decode("utf-8").strip().splitlines()[-1].startswith(f"restore: error: cannot write {blocker}")
+    assert blocker.read_text("utf-8") == "not a directory"
