@@ -487,9 +487,11 @@ def site_list_text(
         return "\n".join(lines) + "\n"
     site = "\n".join(texts)
     have = {e.string for e in kept}
-    rest = [e for e in best.usable() if e not in have]
-    intact = [e for e in rest if e in site]
-    added = [e for e in rest if e not in site]
+    intact: list[str] = []
+    added: list[str] = []
+    for e in best.usable():
+        if e not in have:
+            (intact if e in site else added).append(e)
     lines.append(f"# From the best-matching known list, {best.name}: {len(added)} entries the pages never show")
     lines += added
     if intact:
