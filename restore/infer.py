@@ -33,6 +33,7 @@ MIN_COUNT = 15
 ABSENT_SHARE = 0.02  # observed at most this share of the expected count counts as absent
 MIN_EXPECTED = 1.0
 FILL_CONFIDENCE = 0.5
+SAME_PLACE = 4  # characters on each side that make two fills the same place (a repeated sentence)
 BACKOFF_SAMPLE = 2048  # suffix-array rows read when two characters of left context stand alone
 
 
@@ -329,18 +330,26 @@ def _fills(
     stage: str = "testing candidates",
     confidence: float = FILL_CONFIDENCE,
 ) -> tuple[Counter[str], dict[str, float]]:
-    """How many junctions the engine fills with each string at ``confidence``, and its surest fill."""
-    filled: Counter[str] = Counter()
+    """How many junctions the engine fills with each string at ``confidence``, and its surest fill.
+
+    Junctions in the same surroundings count once: a crawl repeats headlines and
+    boilerplate sentences, and a phrase-like string (最大的水利 in 云南铁路最大规模⟦⟧枢纽改造)
+    filled in every copy of one sentence has one piece of evidence, not several."""
+    places: dict[str, set[tuple[str, str]]] = {}
     surest: dict[str, float] = {}
     for n, text in enumerate(texts):
         for gap in engine.scan(text):
             best = gap.best
             if gap.kind == "deletion" and best is not None and best.confidence >= confidence:
-                filled[best.text] += 1
+                around = (
+                    text[max(0, gap.offset - SAME_PLACE) : gap.offset],
+                    text[gap.offset : gap.offset + SAME_PLACE],
+                )
+                places.setdefault(best.text, set()).add(around)
                 surest[best.text] = max(surest.get(best.text, 0.0), best.confidence)
         if on_progress is not None:
             on_progress(stage, n + 1, len(texts))
-    return filled, surest
+    return Counter({g: len(p) for g, p in places.items()}), surest
 
 
 # Siblings tested a round, and what makes one.

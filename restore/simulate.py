@@ -3,6 +3,7 @@ shows (each entry is removed from the text left by the previous ones, no marker 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,21 +14,33 @@ class GoldGap:
     text: str  # what the filter removed there (contiguous in the original)
 
 
-def damage(original: str, entries: Sequence[str]) -> tuple[str, list[GoldGap]]:
-    """Apply a filter list to ``original``; return the damaged text and the true gaps."""
+def _filter(original: str, entries: Sequence[str]) -> tuple[list[bool], Counter[str]]:
+    """Which characters survive, and how many occurrences each entry removed."""
     alive = [True] * len(original)
+    removed_by: Counter[str] = Counter()
     for entry in entries:
         if not entry:
             continue
         idx = [i for i, a in enumerate(alive) if a]
         current = "".join(original[i] for i in idx)
         start = current.find(entry)
-        if start == -1:
-            continue
         while start != -1:
+            removed_by[entry] += 1
             for k in range(start, start + len(entry)):
                 alive[idx[k]] = False
             start = current.find(entry, start + len(entry))
+    return alive, removed_by
+
+
+def deletions(original: str, entries: Sequence[str]) -> Counter[str]:
+    """How many occurrences each entry really deleted. An entry that an earlier one
+    pre-empts (基督教 after 基督) deletes nothing and leaves no trace of its own."""
+    return _filter(original, entries)[1]
+
+
+def damage(original: str, entries: Sequence[str]) -> tuple[str, list[GoldGap]]:
+    """Apply a filter list to ``original``; return the damaged text and the true gaps."""
+    alive, _ = _filter(original, entries)
     damaged: list[str] = []
     gaps: list[GoldGap] = []
     removed: list[str] = []

@@ -190,6 +190,21 @@ def test_explained_strings_stay_out_of_the_inferred_list():
     assert "# 习近平总书记  # explained by 习近平" in text
 
 
+def test_a_repeated_sentence_is_one_fill():
+    from restore.engine import Restorer
+    from restore.infer import _fills
+
+    engine = Restorer(filter_list=FilterList("test", ("环境",)), use_index=False)
+    sentence = "持续优化营商，激发市场主体活力。"
+    # The same sentence on three pages of a crawl (headline, body, related links) ...
+    repeated = [sentence, "今年要" + sentence, "我们将" + sentence]
+    filled, surest = _fills(engine, repeated)
+    assert filled["环境"] == 1 and surest["环境"] >= 0.9
+    # ... against the same string put back in two different places.
+    filled, _ = _fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"])
+    assert filled["环境"] == 2
+
+
 def test_siblings_carry_who_vouched_for_them():
     entries = [
         InferredEntry("李克强", 56.0, 0, 105),

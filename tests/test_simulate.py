@@ -1,4 +1,4 @@
-from restore.simulate import GoldGap, damage
+from restore.simulate import GoldGap, damage, deletions
 
 
 def test_sequential_deletion_in_list_order():
@@ -26,3 +26,14 @@ def test_a_later_entry_sees_text_joined_by_an_earlier_deletion():
 
 def test_nothing_to_delete_leaves_text_untouched():
     assert damage("一切正常。", ["路"]) == ("一切正常。", [])
+
+
+def test_deletions_count_what_each_entry_removed():
+    text = "基督教和基督，基督教。营商环境政策"
+    counts = deletions(text, ["基督", "基督教", "环境", "商政"])
+    # 基督 takes every 基督教 first, so 基督教 removes nothing of its own; 商政 is formed
+    # by the 环境 deletion and counts for the entry that removed it.
+    assert counts == {"基督": 3, "环境": 1, "商政": 1}
+    removed = sum(len(e) * n for e, n in counts.items())
+    damaged, gaps = damage(text, ["基督", "基督教", "环境", "商政"])
+    assert len(text) - len(damaged) == removed == sum(len(g.text) for g in gaps)
