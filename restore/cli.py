@@ -787,7 +787,11 @@ def lm_qc_buckets(corpora: tuple[Path, ...], model_dir: Path | None) -> None:
     from .qc import perplexity_buckets
 
     sources = [f for c in corpora for f in corpus_files(c) if "-dev" not in f.name]
-    click.echo(json.dumps(perplexity_buckets(CharLM.load(model_dir), sources)))
+    try:
+        edges = perplexity_buckets(CharLM.load(model_dir), sources)
+    except ValueError as exc:  # no held-out paragraphs to measure
+        raise Failure(str(exc)) from None
+    click.echo(json.dumps(edges))
 
 
 @main.group()
@@ -957,7 +961,13 @@ def lexicon_build_reference(corpora: tuple[Path, ...], output: Path | None) -> N
     click.echo(f"{len(ref.counts)} n-grams from {ref.characters:,} characters", err=True)
 
 
-def _site_texts(paths: tuple[str, ...], text_field: str, encoding: str | None = None, pages: int = 0) -> list[str]:
+def _site_texts(
+    paths: tuple[str, ...],
+    text_field: str,
+    encoding: str | None = None,
+    pages: int = 0,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> list[str]:
     """The site's page texts; with ``pages``, a uniform sample of that many (reservoir
     sampling, fixed seed), so a crawl of millions of pages is read once in bounded memory."""
     import random
@@ -967,7 +977,7 @@ def _site_texts(paths: tuple[str, ...], text_field: str, encoding: str | None = 
     rng = random.Random(0)
     texts: list[str] = []
     seen = 0
-    for item in iter_sources(paths, text_field=text_field, encoding=encoding):
+    for item in iter_sources(paths, text_field=text_field, encoding=encoding, max_bytes=max_bytes):
         if isinstance(item, SourceProblem):
             click.echo(f"restore: error: {item.where}: {item.message} (skipped)", err=True)
             continue
@@ -999,6 +1009,7 @@ PAGES_HELP = "Infer from a uniform sample of this many pages (0: all of them)."
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the inferred list here (for --lexicon).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--encoding", help="Decode .txt inputs with this encoding instead of requiring UTF-8.")
+@click.option("--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest page accepted.")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled).")
 def lexicon_infer(
     paths: tuple[str, ...],
@@ -1009,13 +1020,14 @@ def lexicon_infer(
     output: Path | None,
     fmt: str,
     encoding: str | None,
+    max_bytes: int,
     model_dir: Path | None,
 ) -> None:
     """Infer a site's filter list from many of its pages (files, directories, JSONL)."""
     from .index import CorpusIndex
     from .infer import InferenceError, infer_filter_list, lexicon_text
 
-    texts = _site_texts(paths, text_field, encoding, pages)
+    texts = _site_texts(paths, text_field, encoding, pages, max_bytes)
     try:
         with stage_progress() as update:
             entries = infer_filter_list(
@@ -1059,6 +1071,7 @@ def lexicon_infer(
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--encoding", help="Decode .txt inputs with this encoding instead of requiring UTF-8.")
+@click.option("--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest page accepted.")
 def lexicon_match(
     paths: tuple[str, ...],
     lexicons: tuple[str, ...],
@@ -1068,6 +1081,7 @@ def lexicon_match(
     output: Path | None,
     fmt: str,
     encoding: str | None,
+    max_bytes: int,
 ) -> None:
     """Rank known filter lists by how likely each is the site's filter (fingerprinting).
 
@@ -1088,7 +1102,7 @@ def lexicon_match(
         lists = [load_filter_list(name) for name in lexicons]
     except LexiconError as exc:
         raise Failure(str(exc)) from None
-    texts = _site_texts(paths, text_field, encoding, pages)
+    texts = _site_texts(paths, text_field, encoding, pages, max_bytes)
     try:
         reference = Reference.load()
         index = CorpusIndex.find()
@@ -1153,7 +1167,9 @@ def run() -> None:
 
     try:
         main(standalone_mode=True)
-    except (CorpusError, OutputError) as exc:  # a corpus read deep inside a build; an output path
+    # A corpus read deep inside a build; an output path; a model, or the training files to
+    # build one, missing in a command that did not catch it itself (fit-decision, index fit).
+    except (CorpusError, OutputError, ModelError) as exc:
         click.echo(f"restore: error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ from typing import Any
 
 from .document import Candidate, Evidence, Gap
 from .engine import DEFAULT_MIN_CONFIDENCE, Restorer, restoration_from_gaps
-from .inputs import MAX_DOCUMENT_BYTES
+from .inputs import MAX_DOCUMENT_BYTES, too_large
 
 ADDED_FIELDS = ("restored_text", "restorations", "gaps_unfilled", "qc")
 UNFILLED_CANDIDATES = 3
@@ -171,9 +171,7 @@ class RestoreStep:
             raise RecordError(f"field {self.text_field!r} is {type(text).__name__}, not a string")
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > self.max_bytes:
-            raise RecordError(
-                f"text is {size / 1e6:.1f} MB, more than the {self.max_bytes / 1e6:.0f} MB a document may have"
-            )
+            raise RecordError(f"text: {too_large(size, self.max_bytes)} a document may have")
         return text
 
     def __call__(self, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -123,6 +123,24 @@ def test_missing_and_corrupt_models(tmp_path):
     assert "cannot read" in one_line_error(run_cli("fix", "--model", str(bad), "-", stdin=DAMAGED.encode()))
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("fit-decision", "-o", "decision.json"),
+        ("index", "fit", "-o", "out"),
+        ("lexicon", "mine-phrases", "-o", "phrases.tsv"),
+        ("lm", "qc-buckets"),
+    ],
+)
+def test_building_from_a_corpus_without_training_files_is_one_line(tmp_path, command):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "news-dev.jsonl").write_text('{"id": "1", "text": "开发集文本。"}\n', "utf-8")
+    proc = run_cli(*command, "--corpus", str(corpus), cwd=tmp_path)
+    line = one_line_error(proc)
+    assert "no training files" in line or "no held-out" in line, line
+
+
 def test_missing_lexicon(tmp_path):
     assert "lexicon not found" in one_line_error(run_cli("scan", "--lexicon", str(tmp_path / "x.txt"), str(SEED)))
 

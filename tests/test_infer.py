@@ -144,6 +144,13 @@ def test_bad_inputs(tmp_path: Path):
     empty.mkdir()
     proc = run_cli("lexicon", "infer", str(empty))
     assert proc.returncode == 1 and b"no usable text" in proc.stderr and b"Traceback" not in proc.stderr
+    # A page over the size limit is named with its size, and the flag that admits it exists.
+    for command in ("infer", "match"):
+        extra = ("--lexicon", str(DEFAULT_FILTER_LIST)) if command == "match" else ()
+        proc = run_cli("lexicon", command, *extra, "--max-bytes", "100", str(SEED))
+        err = proc.stderr.decode()
+        assert proc.returncode == 1 and "Traceback" not in err, err
+        assert f"{SEED.stat().st_size:,} bytes is more than the 100 bytes" in err and "--max-bytes" in err
     broken = tmp_path / "ref.tsv.xz"
     broken.write_bytes(b"not xz")
     with pytest.raises(InferenceError, match="cannot read reference"):
