@@ -197,6 +197,15 @@ def test_explained_strings_stay_out_of_the_inferred_list():
     assert "# 习近平总书记  # explained by 习近平" in text
 
 
+def test_phrase_fragments_are_not_terms():
+    from restore.infer import phrase_fragment
+
+    # The optional halves of set phrases, opening with a conjunction ...
+    assert all(phrase_fragment(s) for s in ("和留守", "和习主席", "及其实施细则精神"))
+    # ... but not terms whose first character can be one (和平演变, 与会, 并购).
+    assert not any(phrase_fragment(s) for s in ("和平演变", "和谐", "与会", "并购", "习近平", "罢工", "以及"))
+
+
 def test_a_repeated_sentence_is_one_fill():
     from restore.engine import Restorer
     from restore.infer import _fills
