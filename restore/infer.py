@@ -275,7 +275,7 @@ def infer_filter_list(
     if not chosen:
         return []
     engine = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(chosen)))
-    filled, surest = _fills(engine, texts, on_progress, "testing candidates")
+    filled, surest = _fills(engine, texts, on_progress, "testing candidates", index=index)
     ranked = sorted(chosen, key=lambda g: (-filled[g], -expected[g], g))
     explainers = explanations(ranked, filled, expected)
     ranked = sorted(ranked, key=lambda g: g in explainers)  # stable: explained last, in order
@@ -314,7 +314,7 @@ def _with_siblings(
         tested.update(g for g, _ in proposed)
         engine = Restorer(model_dir=model_dir, filter_list=FilterList("siblings", (*seeds, *(g for g, _ in proposed))))
         # A sibling's only evidence on the site is its fills, so only sure ones count.
-        filled, surest = _fills(engine, texts, on_progress, "testing siblings", SIBLING_CONFIDENCE)
+        filled, surest = _fills(engine, texts, on_progress, "testing siblings", SIBLING_CONFIDENCE, index)
         found += [
             InferredEntry(g, index.count(g) * scale, 0, filled[g], "", surest.get(g, 0.0), who)
             for g, who in proposed
@@ -331,18 +331,26 @@ def _fills(
     on_progress: OnProgress | None = None,
     stage: str = "testing candidates",
     confidence: float = FILL_CONFIDENCE,
+    index: CorpusIndex | None = None,
 ) -> tuple[Counter[str], dict[str, float]]:
     """How many junctions the engine fills with each string at ``confidence``, and its surest fill.
 
     Junctions in the same surroundings count once: a crawl repeats headlines and
     boilerplate sentences, and a phrase-like string (最大的水利 in 云南铁路最大规模⟦⟧枢纽改造)
-    filled in every copy of one sentence has one piece of evidence, not several."""
+    filled in every copy of one sentence has one piece of evidence, not several.
+
+    With a corpus index, a junction the reference text shows *without* the string more
+    often than with it (中央⟦宣讲团成员⟧、国务院: 中央、国 1,430 times, 中央宣讲团成员、国 41)
+    is no evidence that the site lost anything there: the page may simply have been
+    written that way."""
     places: dict[str, set[tuple[str, str]]] = {}
     surest: dict[str, float] = {}
     for n, text in enumerate(texts):
         for gap in engine.scan(text):
             best = gap.best
             if gap.kind == "deletion" and best is not None and best.confidence >= confidence:
+                if index is not None and _reads_as_written(index, text, gap.offset, best.text):
+                    continue
                 around = (
                     text[max(0, gap.offset - SAME_PLACE) : gap.offset],
                     text[gap.offset : gap.offset + SAME_PLACE],
@@ -352,6 +360,15 @@ def _fills(
         if on_progress is not None:
             on_progress(stage, n + 1, len(texts))
     return Counter({g: len(p) for g, p in places.items()}), surest
+
+
+def _reads_as_written(index: CorpusIndex, text: str, offset: int, string: str, width: int = 2) -> bool:
+    """Whether the reference holds the junction's ``width`` characters either side more
+    often as they stand than with ``string`` between them."""
+    left, right = text[max(0, offset - width) : offset], text[offset : offset + width]
+    if len(left) < width or len(right) < width:
+        return False
+    return index.count(left + right) > index.count(left + string + right)
 
 
 # Siblings tested a round, and what makes one.

@@ -206,6 +206,20 @@ def test_phrase_fragments_are_not_terms():
     assert not any(phrase_fragment(s) for s in ("和平演变", "和谐", "与会", "并购", "习近平", "罢工", "以及"))
 
 
+def test_a_junction_the_reference_shows_as_it_stands_is_no_evidence():
+    from restore.infer import _reads_as_written
+
+    index = CorpusIndex.find()
+    if index is None:
+        pytest.skip("no corpus index built (restore index build)")
+    # 中央、国务院 is how the reference writes it: 宣讲团成员 between them proves nothing.
+    assert _reads_as_written(index, "近日，中央、国务院印发了", 5, "宣讲团成员")
+    # 营商，激 hardly occurs; 营商环境，激 does: a fill there is evidence of a deletion.
+    assert not _reads_as_written(index, "持续优化营商，激发市场活力", 6, "环境")
+    # Too little context on one side: the fill is kept.
+    assert not _reads_as_written(index, "中央、国务院", 1, "宣讲团成员")
+
+
 def test_a_repeated_sentence_is_one_fill():
     from restore.engine import Restorer
     from restore.infer import _fills
