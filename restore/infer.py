@@ -20,7 +20,9 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .corpus import iter_documents
 from .engine import Restorer
@@ -267,11 +269,12 @@ def infer_filter_list(
     else:
         by_filler = [g for g, _ in filler_order(texts, observed, index, scout, on_progress=on_progress)]
         chosen = _interleave(by_filler, by_junction, candidates)
+    chosen = [g for g in chosen if not phrase_fragment(g)]
+    if index is not None:
         scale = sum(len(t) for t in texts) / max(index.characters, 1)
         for g in chosen:
             if g not in expected:
                 expected[g] = index.count(g) * scale
-    chosen = [g for g in chosen if not phrase_fragment(g)]
     if not chosen:
         return []
     engine = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(chosen)))
@@ -457,12 +460,17 @@ def phrase_fragment(string: str) -> bool:
     Filter lists hold terms; a candidate like 和留守 is the optional half of a set phrase
     (留守老人⟦和留守⟧儿童) that the engine puts back into pages that never held it. Of the
     25,172 distinct Chinese entries of the public lists, 78 open so, mostly whole sentences."""
+    words = list(_tagger()(string))
+    return len(words) > 1 and words[0].flag == "c"
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> Callable[[str], Iterable[Any]]:
     import jieba
     import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)  # its dictionary load announces itself on stderr
-    words = list(jieba.posseg.cut(string))
-    return len(words) > 1 and words[0].flag == "c"
+    return jieba.posseg.cut
 
 
 def _interleave(first: Sequence[str], second: Sequence[str], limit: int) -> list[str]:
