@@ -14,18 +14,21 @@ Trial lists: ten public lists that delete something from the dev split. konsheng
 暴恐词库 and 涉枪涉爆 are left out: in all 2,529 dev documents they touch 4 and 3
 documents and delete 3 and 1 distinct strings, fewer than any page set could show.
 
-    python bench/infer_bench.py            # 10 trials, about 15 minutes
+    python bench/infer_bench.py            # 10 trials, about 20 minutes on one core (--jobs)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import platform
 import random
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from rich.console import Console
@@ -76,65 +79,89 @@ def candidates_lists() -> list[FilterList]:
     return [load_filter_list(p) for p in names]
 
 
+def run_trial(numbered: tuple[int, str]) -> dict[str, object]:
+    n, name = numbered
+    pool: list[str] = _SHARED_STATE["pool"]  # type: ignore[assignment]
+    reference: Reference = _SHARED_STATE["reference"]  # type: ignore[assignment]
+    index: CorpusIndex | None = _SHARED_STATE["index"]  # type: ignore[assignment]
+    known: list[FilterList] = _SHARED_STATE["known"]  # type: ignore[assignment]
+    args: argparse.Namespace = _SHARED_STATE["args"]  # type: ignore[assignment]
+    started = time.time()
+    flist = load_filter_list(KONSHENG / f"{name}.txt")
+    dev = site_pages(pool, flist.entries, args.documents, seed=n)
+    touched = sum(1 for d in dev if any(e in d for e in flist.entries))
+    present = [e for e in flist.entries if any(e in d for d in dev)]
+    damaged = [damage(d, present)[0] for d in dev]
+    # What each entry really deleted: one an earlier entry pre-empts (基督教 after 基督)
+    # leaves no trace of its own, however often the original text holds it.
+    deleted: Counter[str] = Counter()
+    for d in dev:
+        deleted.update(deletions(d, present))
+    truth = {e for e in present if deleted[e] >= 5}
+    inferred = infer_filter_list(damaged, reference, index=index)
+    kept = [e.string for e in inferred if e.kept()]
+    k = max(len(truth), 1)
+    recall = len(truth & set(kept)) / k if truth else None
+    precision = len({e.string for e in inferred[:k]} & set(present)) / k if truth else None
+    ranking = match_lists(inferred, known, damaged, reference, index=index)
+    rank = next(i for i, m in enumerate(ranking, 1) if name in m.names)
+    row: dict[str, object] = {
+        "list": name,
+        "touched": touched,
+        "present": len(present),
+        "deleted_5x": len(truth),
+        "recall": recall,
+        "precision_at_k": precision,
+        "kept": len(kept),
+        "false_kept": len([g for g in kept if g not in present]),
+        "missed": sorted(truth - set(kept)),
+        "match_rank": rank,
+        "match_top": " = ".join(ranking[0].names),
+    }
+    if n < args.rate_trials and truth:
+        true_rate = evaluate(Restorer(filter_list=FilterList(name, tuple(present))), dev, present)
+        inferred_rate = evaluate(Restorer(filter_list=FilterList("inferred", tuple(kept))), dev, present)
+        row["exact_true_list"] = true_rate.metrics(0.5)["exact_restoration"]
+        row["exact_inferred_list"] = inferred_rate.metrics(0.5)["exact_restoration"]
+        # `lexicon match -o` as a user runs it who lacks the site's own list file: the
+        # inferred entries plus those of the best of the other lists (an identical copy
+        # under another name, as fwwdn's 政治类 of 政治类型, stays among them).
+        others = [f for f in known if f.name != name]
+        best = lending_list(match_lists(inferred, others, damaged, reference, index=index), others)
+        site_list = parse_filter_list(site_list_text(inferred, best, damaged), "site")
+        row["matched_without_true"] = best.name if best else "—"
+        site_rate = evaluate(Restorer(filter_list=site_list), dev, present)
+        row["exact_site_list"] = site_rate.metrics(0.5)["exact_restoration"]
+    row["seconds"] = round(time.time() - started)
+    Console().print(row)
+    return row
+
+
+# What every trial reads, loaded once before the workers fork (the index is a memory map).
+_SHARED_STATE: dict[str, object] = {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=300)
     parser.add_argument("--trials", type=int, default=len(TRIALS))
     parser.add_argument("--rate-trials", type=int, default=3, help="trials that also compare restoration rates")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="trials run side by side")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
-    pool = [text for path in sorted((SHARED / "corpus").glob("*-dev*")) for _, text in iter_documents(path)]
-    reference = Reference.load()
-    index = CorpusIndex.find()  # expected counts for fingerprinting; the reference table without it
-    known = candidates_lists()
-    rows = []
-    for n, name in enumerate(TRIALS[: args.trials]):
-        started = time.time()
-        flist = load_filter_list(KONSHENG / f"{name}.txt")
-        dev = site_pages(pool, flist.entries, args.documents, seed=n)
-        touched = sum(1 for d in dev if any(e in d for e in flist.entries))
-        present = [e for e in flist.entries if any(e in d for d in dev)]
-        damaged = [damage(d, present)[0] for d in dev]
-        # What each entry really deleted: one an earlier entry pre-empts (基督教 after 基督)
-        # leaves no trace of its own, however often the original text holds it.
-        deleted: Counter[str] = Counter()
-        for d in dev:
-            deleted.update(deletions(d, present))
-        truth = {e for e in present if deleted[e] >= 5}
-        inferred = infer_filter_list(damaged, reference, index=index)
-        kept = [e.string for e in inferred if e.kept()]
-        k = max(len(truth), 1)
-        recall = len(truth & set(kept)) / k if truth else None
-        precision = len({e.string for e in inferred[:k]} & set(present)) / k if truth else None
-        ranking = match_lists(inferred, known, damaged, reference, index=index)
-        rank = next(i for i, m in enumerate(ranking, 1) if name in m.names)
-        row: dict[str, object] = {
-            "list": name,
-            "touched": touched,
-            "present": len(present),
-            "deleted_5x": len(truth),
-            "recall": recall,
-            "precision_at_k": precision,
-            "match_rank": rank,
-            "match_top": " = ".join(ranking[0].names),
-        }
-        if n < args.rate_trials and truth:
-            true_rate = evaluate(Restorer(filter_list=FilterList(name, tuple(present))), dev, present)
-            inferred_rate = evaluate(Restorer(filter_list=FilterList("inferred", tuple(kept))), dev, present)
-            row["exact_true_list"] = true_rate.metrics(0.5)["exact_restoration"]
-            row["exact_inferred_list"] = inferred_rate.metrics(0.5)["exact_restoration"]
-            # `lexicon match -o` as a user runs it who lacks the site's own list file: the
-            # inferred entries plus those of the best of the other lists (an identical copy
-            # under another name, as fwwdn's 政治类 of 政治类型, stays among them).
-            others = [f for f in known if f.name != name]
-            best = lending_list(match_lists(inferred, others, damaged, reference, index=index), others)
-            site_list = parse_filter_list(site_list_text(inferred, best, damaged), "site")
-            row["matched_without_true"] = best.name if best else "—"
-            site_rate = evaluate(Restorer(filter_list=site_list), dev, present)
-            row["exact_site_list"] = site_rate.metrics(0.5)["exact_restoration"]
-        row["seconds"] = round(time.time() - started)
-        rows.append(row)
-        Console().print(row)
+    _SHARED_STATE.update(
+        pool=[text for path in sorted((SHARED / "corpus").glob("*-dev*")) for _, text in iter_documents(path)],
+        reference=Reference.load(),
+        index=CorpusIndex.find(),  # expected counts for fingerprinting; the reference table without it
+        known=candidates_lists(),
+        args=args,
+    )
+    numbered = list(enumerate(TRIALS[: args.trials]))
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as workers:
+            rows = list(workers.map(run_trial, numbered))
+    else:
+        rows = [run_trial(t) for t in numbered]
 
     table = Table(title=f"Filter-list inference on {args.documents} damaged dev documents")
     cols = [
@@ -144,6 +171,8 @@ def main() -> None:
         "deleted_5x",
         "recall",
         "precision_at_k",
+        "kept",
+        "false_kept",
         "exact_true_list",
         "exact_inferred_list",
         "exact_site_list",

@@ -202,8 +202,21 @@ def test_phrase_fragments_are_not_terms():
 
     # The optional halves of set phrases, opening with a conjunction ...
     assert all(phrase_fragment(s) for s in ("和留守", "和习主席", "及其实施细则精神"))
-    # ... but not terms whose first character can be one (和平演变, 与会, 并购).
-    assert not any(phrase_fragment(s) for s in ("和平演变", "和谐", "与会", "并购", "习近平", "罢工", "以及"))
+    # ... or with a particle that closes the word before it (坚持独立自主⟦的外交⟧政策) ...
+    assert all(phrase_fragment(s) for s in ("的外交", "的同志要", "了一批"))
+    # ... but not terms whose first character can be one (和平演变, 与会, 并购, 地下钱庄).
+    terms = ("和平演变", "和谐", "与会", "并购", "习近平", "罢工", "以及", "地下钱庄", "的士司机", "了解", "得罪人")
+    assert not any(phrase_fragment(s) for s in terms)
+
+
+def test_strings_offered_at_several_junctions_rank_first():
+    from restore.infer import rank_offers
+
+    # 一场生死大 is the only filler of one junction; 罢工 a minor one of three.
+    score = {"一场生死大": 1.0, "罢工": 0.4, "大选": 0.9, "举行": 2.0}
+    places = {"一场生死大": 1, "罢工": 3, "大选": 1, "举行": 4}
+    ranked = [g for g, _ in rank_offers(score, places, {"举行": 3}, "今年举行")]
+    assert ranked == ["罢工", "一场生死大", "大选"]  # 举行 is on the site: never offered
 
 
 def test_a_junction_the_reference_shows_as_it_stands_is_no_evidence():
@@ -228,11 +241,23 @@ def test_a_repeated_sentence_is_one_fill():
     sentence = "持续优化营商，激发市场主体活力。"
     # The same sentence on three pages of a crawl (headline, body, related links) ...
     repeated = [sentence, "今年要" + sentence, "我们将" + sentence]
-    filled, surest = _fills(engine, repeated)
-    assert filled["环境"] == 1 and surest["环境"] >= 0.9
+    filled, surest, pages = _fills(engine, repeated)
+    assert filled["环境"] == 1 and surest["环境"] >= 0.9 and pages["环境"] == 3
     # ... against the same string put back in two different places.
-    filled, _ = _fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"])
-    assert filled["环境"] == 2
+    filled, _, pages = _fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"])
+    assert filled["环境"] == 2 and pages["环境"] == 2
+    # Two places on one page are two junctions on one page.
+    filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。"])
+    assert filled["环境"] == 2 and pages["环境"] == 1
+
+
+def test_fills_on_one_page_count_one_less():
+    # Two fills in one report share its story (智能⟦驾驶电动集装箱⟧卡车, twice) ...
+    assert not InferredEntry("驾驶电动集装箱", 0.02, 0, 2, pages=1).kept()
+    # ... three on one page, or two on two pages, are enough.
+    assert InferredEntry("基督", 0.7, 0, 3, pages=1).kept()
+    assert InferredEntry("罢工", 1.0, 0, 2, pages=2).kept()
+    assert "junctions 2 on 2 pages" in lexicon_text([InferredEntry("罢工", 1.0, 0, 2, pages=2)])
 
 
 def test_siblings_carry_who_vouched_for_them():
