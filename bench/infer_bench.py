@@ -5,7 +5,10 @@ documents: those the list's filter touches (shuffled), topped up with untouched 
 (a filter that deletes nothing from a site's pages leaves nothing to infer or match).
 They are damaged with the list, restricted to the entries that occur in them; the
 entries that really delete at least 5 occurrences there are the truth the recall bar
-counts (an entry an earlier one pre-empts deletes nothing of its own). The inferred list is scored, the restoration rate with the inferred list is
+counts (an entry an earlier one pre-empts deletes nothing of its own). "restorable" is
+the share of them the engine, given the true list, puts back where they were cut at
+enough junctions to be kept (``restorable``): what inference, which tests candidates with
+the same engine, can expect to reach. The inferred list is scored, the restoration rate with the inferred list is
 compared with the rate with the true list (first three lists), and `match` ranks all
 public lists. Identical lists (fwwdn's 政治类 is konsheng's 政治类型, entry for entry)
 are ranked as one. Prints a table and writes bench/results/infer.{json,md}.
@@ -41,7 +44,16 @@ from restore.corpus import iter_documents  # noqa: E402
 from restore.engine import Restorer  # noqa: E402
 from restore.evaluate import evaluate  # noqa: E402
 from restore.index import CorpusIndex  # noqa: E402
-from restore.infer import Reference, infer_filter_list, lending_list, match_lists, site_list_text  # noqa: E402
+from restore.infer import (  # noqa: E402
+    FILL_CONFIDENCE,
+    SAME_PLACE,
+    InferredEntry,
+    Reference,
+    infer_filter_list,
+    lending_list,
+    match_lists,
+    site_list_text,
+)
 from restore.lexicon import FilterList, load_filter_list, parse_filter_list  # noqa: E402
 from restore.simulate import damage, deletions  # noqa: E402
 
@@ -79,6 +91,30 @@ def candidates_lists() -> list[FilterList]:
     return [load_filter_list(p) for p in names]
 
 
+def restorable(engine: Restorer, pages: list[str], present: list[str], truth: set[str]) -> set[str]:
+    """The truth entries that the engine, given the true list, puts back exactly where
+    they were cut, at junctions that would keep them in an inferred list (confidence
+    >= FILL_CONFIDENCE, two places, fills on one page counting one less). Inference tests
+    its candidates with the same engine, but against hundreds of rivals instead of the
+    list's own entries, so it can still keep an entry outside this set, by fills the
+    true list's engine did not make."""
+    places: dict[str, set[tuple[str, str]]] = {}
+    on_pages: dict[str, set[int]] = {}
+    for n, page in enumerate(pages):
+        damaged, gold = damage(page, present)
+        cut = {g.offset: g.text for g in gold}
+        for gap in engine.scan(damaged):
+            best = gap.best
+            if gap.kind != "deletion" or best is None or best.confidence < FILL_CONFIDENCE:
+                continue
+            if cut.get(gap.offset) != best.text:
+                continue
+            o = gap.offset
+            places.setdefault(best.text, set()).add((damaged[max(0, o - SAME_PLACE) : o], damaged[o : o + SAME_PLACE]))
+            on_pages.setdefault(best.text, set()).add(n)
+    return {e for e in truth if InferredEntry(e, 0.0, 0, len(places.get(e, ())), pages=len(on_pages.get(e, ()))).kept()}
+
+
 def run_trial(numbered: tuple[int, str]) -> dict[str, object]:
     n, name = numbered
     pool: list[str] = _SHARED_STATE["pool"]  # type: ignore[assignment]
@@ -102,6 +138,7 @@ def run_trial(numbered: tuple[int, str]) -> dict[str, object]:
     kept = [e.string for e in inferred if e.kept()]
     k = max(len(truth), 1)
     recall = len(truth & set(kept)) / k if truth else None
+    ceiling = restorable(Restorer(filter_list=FilterList(name, tuple(present))), dev, present, truth)
     precision = len({e.string for e in inferred[:k]} & set(present)) / k if truth else None
     ranking = match_lists(inferred, known, damaged, reference, index=index)
     rank = next(i for i, m in enumerate(ranking, 1) if name in m.names)
@@ -112,6 +149,8 @@ def run_trial(numbered: tuple[int, str]) -> dict[str, object]:
         "deleted_5x": len(truth),
         "recall": recall,
         "precision_at_k": precision,
+        "restorable": len(ceiling) / k if truth else None,
+        "unrestorable": sorted(truth - ceiling),
         "kept": len(kept),
         "false_kept": len([g for g in kept if g not in present]),
         "missed": sorted(truth - set(kept)),
@@ -171,6 +210,7 @@ def main() -> None:
         "deleted_5x",
         "recall",
         "precision_at_k",
+        "restorable",
         "kept",
         "false_kept",
         "exact_true_list",

@@ -1047,7 +1047,9 @@ def lexicon_infer(
         for e in kept:
             click.echo(
                 f"  {e.string}\texpected {e.expected:.1f}, observed {e.observed},"
-                f" junctions filled {e.junctions} on {e.pages} page(s) (surest {e.surest:.2f})"
+                f" junctions filled {e.junctions}"
+                + (f" on {e.pages} page(s)" if e.pages else "")
+                + f" (surest {e.surest:.2f})"
                 + (f", stands where {', '.join(e.sibling_of)} stand" if e.sibling_of else "")
             )
         if explained:

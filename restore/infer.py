@@ -363,7 +363,7 @@ def _fills(
     index: CorpusIndex | None = None,
 ) -> tuple[Counter[str], dict[str, float], Counter[str]]:
     """How many junctions the engine fills with each string at ``confidence``, its surest
-    fill, and how many pages those junctions lie on.
+    fill, and how many pages those junctions lie on (when there are several pages).
 
     Junctions in the same surroundings count once: a crawl repeats headlines and
     boilerplate sentences, and a phrase-like string (最大的水利 in 云南铁路最大规模⟦⟧枢纽改造)
@@ -392,6 +392,9 @@ def _fills(
         if on_progress is not None:
             on_progress(stage, n + 1, len(texts))
     filled = Counter({g: len(p) for g, p in places.items()})
+    if len(texts) < 2:
+        # One page given: no other page to weigh its fills against, so none are counted.
+        return filled, surest, Counter()
     return filled, surest, Counter({g: len(p) for g, p in on_pages.items()})
 
 

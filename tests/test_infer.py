@@ -86,6 +86,9 @@ def test_seed_filter_strings_come_first(seed_inferred):
     text = lexicon_text(seed_inferred)
     entries = parse_filter_list(text, "inferred").entries
     assert entries == tuple(e.string for e in seed_inferred if e.kept())
+    # One page given alone: its two-junction entries are kept, not discounted as one page's story.
+    assert all(e.pages == 0 for e in seed_inferred)
+    assert any(e.kept() and e.junctions == 2 for e in seed_inferred)
 
 
 def test_match_prefers_the_list_that_explains_the_damage(seed_inferred, reference):
@@ -246,9 +249,12 @@ def test_a_repeated_sentence_is_one_fill():
     # ... against the same string put back in two different places.
     filled, _, pages = _fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"])
     assert filled["环境"] == 2 and pages["环境"] == 2
-    # Two places on one page are two junctions on one page.
-    filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。"])
+    # Two places on one page of a crawl are two junctions on one page ...
+    filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。", "今天天气很好。"])
     assert filled["环境"] == 2 and pages["环境"] == 1
+    # ... and a single page given alone has no other page to weigh them against.
+    filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。"])
+    assert filled["环境"] == 2 and not pages
 
 
 def test_fills_on_one_page_count_one_less():
