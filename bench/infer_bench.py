@@ -45,10 +45,9 @@ from restore.engine import Restorer  # noqa: E402
 from restore.evaluate import evaluate  # noqa: E402
 from restore.index import CorpusIndex  # noqa: E402
 from restore.infer import (  # noqa: E402
-    FILL_CONFIDENCE,
-    SAME_PLACE,
     InferredEntry,
     Reference,
+    _fills,
     infer_filter_list,
     lending_list,
     match_lists,
@@ -98,21 +97,10 @@ def restorable(engine: Restorer, pages: list[str], present: list[str], truth: se
     its candidates with the same engine, but against hundreds of rivals instead of the
     list's own entries, so it can still keep an entry outside this set, by fills the
     true list's engine did not make."""
-    places: dict[str, set[tuple[str, str]]] = {}
-    on_pages: dict[str, set[int]] = {}
-    for n, page in enumerate(pages):
-        damaged, gold = damage(page, present)
-        cut = {g.offset: g.text for g in gold}
-        for gap in engine.scan(damaged):
-            best = gap.best
-            if gap.kind != "deletion" or best is None or best.confidence < FILL_CONFIDENCE:
-                continue
-            if cut.get(gap.offset) != best.text:
-                continue
-            o = gap.offset
-            places.setdefault(best.text, set()).add((damaged[max(0, o - SAME_PLACE) : o], damaged[o : o + SAME_PLACE]))
-            on_pages.setdefault(best.text, set()).add(n)
-    return {e for e in truth if InferredEntry(e, 0.0, 0, len(places.get(e, ())), pages=len(on_pages.get(e, ()))).kept()}
+    damaged = [damage(page, present) for page in pages]
+    cut = [{g.offset: g.text for g in gold} for _, gold in damaged]
+    filled, _, on_pages = _fills(engine, [text for text, _ in damaged], only=lambda n, o, s: cut[n].get(o) == s)
+    return {e for e in truth if InferredEntry(e, 0.0, 0, filled[e], pages=on_pages[e]).kept()}
 
 
 def run_trial(numbered: tuple[int, str]) -> dict[str, object]:

@@ -361,6 +361,7 @@ def _fills(
     stage: str = "testing candidates",
     confidence: float = FILL_CONFIDENCE,
     index: CorpusIndex | None = None,
+    only: Callable[[int, int, str], bool] | None = None,
 ) -> tuple[Counter[str], dict[str, float], Counter[str]]:
     """How many junctions the engine fills with each string at ``confidence``, its surest
     fill, and how many pages those junctions lie on (when there are several pages).
@@ -372,7 +373,10 @@ def _fills(
     With a corpus index, a junction the reference text shows *without* the string more
     often than with it (中央⟦宣讲团成员⟧、国务院: 中央、国 1,430 times, 中央宣讲团成员、国 41)
     is no evidence that the site lost anything there: the page may simply have been
-    written that way."""
+    written that way.
+
+    With ``only(page, offset, string)``, only the fills it accepts count (a benchmark
+    counts the ones that put back what was cut)."""
     places: dict[str, set[tuple[str, str]]] = {}
     on_pages: dict[str, set[int]] = {}
     surest: dict[str, float] = {}
@@ -381,6 +385,8 @@ def _fills(
             best = gap.best
             if gap.kind == "deletion" and best is not None and best.confidence >= confidence:
                 if index is not None and _reads_as_written(index, text, gap.offset, best.text):
+                    continue
+                if only is not None and not only(n, gap.offset, best.text):
                     continue
                 around = (
                     text[max(0, gap.offset - SAME_PLACE) : gap.offset],

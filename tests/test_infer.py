@@ -252,6 +252,9 @@ def test_a_repeated_sentence_is_one_fill():
     # Two places on one page of a crawl are two junctions on one page ...
     filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。", "今天天气很好。"])
     assert filled["环境"] == 2 and pages["环境"] == 1
+    # Only the fills ``only`` accepts count (a benchmark keeps those that put back what was cut).
+    filled, _, _ = _fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"], only=lambda n, o, s: n == 1)
+    assert filled["环境"] == 1
     # ... and a single page given alone has no other page to weigh them against.
     filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。"])
     assert filled["环境"] == 2 and not pages
