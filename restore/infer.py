@@ -67,9 +67,9 @@ class InferredEntry:
     def support(self) -> int:
         """Its junctions as independent evidence: fills that all lie on one page count one less.
 
-        Fills on one page share one story. On seven held-out sites, eleven false entries
-        (思想文化, 开辟人道主义, 驾驶电动集装箱 in 智能⟦⟧卡车, twice in one report) had their
-        two fills on one page; 基督, deleted nine times, has three on one page."""
+        Fills on one page share one story. On four held-out sites this removed nine false
+        entries whose two fills lay on one page (思想文化, 开辟人道主义, 驾驶电动集装箱 in
+        智能⟦⟧卡车, twice in one report); 基督, deleted nine times, has three on one page."""
         return self.junctions - 1 if self.pages == 1 else self.junctions
 
     def kept(self, min_junctions: int = 2) -> bool:
@@ -499,11 +499,13 @@ FRAGMENT_OPENERS = frozenset({"c", "uj", "uv", "ud", "ul"})
 
 
 def phrase_fragment(string: str) -> bool:
-    """Whether ``string`` opens with a conjunction as a word of its own (和留守, 及其实施细则精神).
+    """Whether ``string`` opens with a conjunction or a structural particle as a word of its
+    own (和留守, 及其实施细则精神, 的外交).
 
     Filter lists hold terms; a candidate like 和留守 is the optional half of a set phrase
     (留守老人⟦和留守⟧儿童) that the engine puts back into pages that never held it. Of the
-    25,172 distinct Chinese entries of the public lists, 78 open so, mostly whole sentences."""
+    25,172 distinct Chinese entries of the public lists, 78 open with a conjunction, mostly
+    whole sentences, and 7 with a particle, mostly mis-tagged (得法, 地奈德)."""
     words = list(_tagger()(string))
     return len(words) > 1 and words[0].flag in FRAGMENT_OPENERS
 
