@@ -40,7 +40,6 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from restore.corpus import iter_documents  # noqa: E402
 from restore.engine import Restorer  # noqa: E402
 from restore.evaluate import evaluate  # noqa: E402
 from restore.index import CorpusIndex  # noqa: E402
@@ -53,6 +52,7 @@ from restore.infer import (  # noqa: E402
     match_lists,
     site_list_text,
 )
+from restore.io.corpus import iter_documents  # noqa: E402
 from restore.lexicon import FilterList, load_filter_list, parse_filter_list  # noqa: E402
 from restore.simulate import damage, deletions  # noqa: E402
 

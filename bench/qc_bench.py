@@ -22,8 +22,8 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from restore.corpus import iter_documents  # noqa: E402
 from restore.engine import Restorer  # noqa: E402
+from restore.io.corpus import iter_documents  # noqa: E402
 from restore.qc import check, find_boilerplate, find_mojibake  # noqa: E402
 from restore.typos import find_typos  # noqa: E402
 

@@ -30,8 +30,8 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from restore.corpus import iter_documents  # noqa: E402
 from restore.document import Candidate, Gap  # noqa: E402
+from restore.io.corpus import iter_documents  # noqa: E402
 from restore.lexicon import default_filter_list  # noqa: E402
 from restore.lm import is_heldout  # noqa: E402
 from restore.review.session import ReviewSession  # noqa: E402

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import lzma
 import os
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -25,206 +23,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .inputs import InputError, looks_binary, read_document
-from .outputs import write_atomic
+from .errors import CollectionError
+from .io.names import output_names
+from .io.records import Item, Reader, kind_of
+from .io.writers import check_outputs, finish_temp, is_special, temp_for, write_atomic
 from .pipeline import RecordError, RestoreStep, StepConfig, engine_for, restore_fields
 
 PARTIAL_VERSION = 1
 CHUNK_CHARS = 8_000  # work sent to a worker at once: amortises IPC, keeps workers evenly loaded
-COMPRESSED = (".gz", ".xz", ".zst", ".bz2")
 
 
-class BatchError(Exception):
-    """The batch cannot run; one line for stderr."""
-
-
-@dataclass(frozen=True)
-class Item:
-    index: int  # position in the input, from 0
-    where: str  # "line 12" or a file name, for error reports
-    record: dict[str, Any] | None
-    error: str | None = None
-
-
-# ---------------------------------------------------------------- formats
-
-
-def kind_of(path: Path) -> str:
-    name = path.name.lower()
-    if path.is_dir() or name.endswith("/") or (not path.exists() and "." not in name):
-        return "dir"
-    base = name
-    for suffix in COMPRESSED:
-        base = base.removesuffix(suffix)
-    if base.endswith(".parquet"):
-        return "parquet"
-    if base.endswith(".jsonl") or base.endswith(".json") or base.endswith(".ndjson"):
-        return "jsonl"
-    raise BatchError(f"{path}: unknown format (use .jsonl[.gz|.xz|.zst|.bz2], .parquet, or a directory of .txt)")
-
-
-class _Counting(io.RawIOBase):
-    """Counts the compressed bytes read, for the progress bar."""
-
-    def __init__(self, raw: IO[bytes]):
-        self.raw = raw
-        self.read_bytes = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
-        self.read_bytes += n or 0
-        return n or 0
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
-
-def _open_binary(path: Path, counter: _Counting) -> IO[bytes]:
-    name = path.name.lower()
-    stream: IO[bytes] = io.BufferedReader(counter, 1 << 20)
-    if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=stream)  # type: ignore[return-value]
-    if name.endswith(".xz"):
-        return lzma.LZMAFile(stream)  # type: ignore[return-value]
-    if name.endswith(".bz2"):
-        return bz2.BZ2File(stream)  # type: ignore[return-value]
-    if name.endswith(".zst"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(stream), 1 << 20)  # type: ignore[arg-type]
-    return stream
-
-
-def _jsonl_items(handle: IO[bytes], max_bytes: int) -> Iterator[Item]:
-    index = 0
-    lineno = 0
-    while True:
-        line = handle.readline(max_bytes + 2)
-        if not line:
-            return
-        lineno += 1
-        if len(line) > max_bytes + 1 and not line.endswith(b"\n"):
-            # Too long to be a document: skip to the end of the line without holding it.
-            while True:
-                rest = handle.readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield Item(index, f"line {lineno}", None, f"record is more than {max_bytes / 1e6:.0f} MB")
-            index += 1
-            continue
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except UnicodeDecodeError:
-            yield Item(index, f"line {lineno}", None, "not UTF-8")
-        except json.JSONDecodeError as exc:
-            yield Item(index, f"line {lineno}", None, f"invalid JSON ({exc.msg} at column {exc.colno})")
-        else:
-            if isinstance(record, dict):
-                yield Item(index, f"line {lineno}", record)
-            else:
-                yield Item(index, f"line {lineno}", None, "not a JSON object")
-        index += 1
-
-
-def _parquet_items(path: Path) -> Iterator[Item]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise BatchError("Parquet needs pyarrow: pip install 'restore[parquet]'") from None
-    try:
-        source = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises its own error types for damaged files
-        raise BatchError(f"{path}: not a readable Parquet file ({exc})") from None
-    index = 0
-    for batch in source.iter_batches(batch_size=256):
-        for record in batch.to_pylist():
-            yield Item(index, f"row {index + 1}", record)
-            index += 1
-
-
-def _dir_items(path: Path, text_field: str, id_field: str, max_bytes: int) -> Iterator[Item]:
-    files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-    if not files:
-        raise BatchError(f"{path}: no .txt files in this directory")
-    for index, f in enumerate(files):
-        rel = f.relative_to(path).as_posix()
-        try:
-            doc = read_document(str(f), None, max_bytes)
-        except InputError as exc:
-            yield Item(index, rel, None, str(exc).removeprefix(f"{f}: "))
-            continue
-        yield Item(index, rel, {id_field: rel, text_field: doc.text})
-
-
-def _check_text(path: Path) -> None:
-    """Refuse binary data and name a non-UTF-8 encoding before any record is read."""
-    with _open_binary(path, _Counting(path.open("rb"))) as handle:
-        try:
-            head = handle.read(1 << 16)
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise BatchError(f"{path}: cannot read (damaged or truncated?): {exc}") from None
-    if not head.strip():
-        raise BatchError(f"{path}: no records (only whitespace)")
-    if looks_binary(head):
-        raise BatchError(f"{path}: looks like binary data, not JSONL")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            hint = " (looks like GB18030; convert it: iconv -f gb18030 -t utf-8)" if _decodes_gb(head) else ""
-            raise BatchError(f"{path}: not UTF-8 text{hint}") from None
-
-
-def _decodes_gb(data: bytes) -> bool:
-    for cut in range(4):  # the sample may end inside a character
-        try:
-            data[: len(data) - cut].decode("gb18030")
-            return True
-        except UnicodeDecodeError:
-            continue
-    return False
-
-
-class Reader:
-    """Input records in order, streamed; ``position``/``size`` drive the progress bar."""
-
-    def __init__(self, path: Path, text_field: str, id_field: str, max_bytes: int):
-        if not path.exists():
-            raise BatchError(f"{path}: no such file or directory")
-        self.path = path
-        self.kind = kind_of(path)
-        self.counter: _Counting | None = None
-        self.size = path.stat().st_size if path.is_file() else 0
-        self._items: Iterator[Item]
-        if self.kind == "jsonl":
-            if self.size == 0:
-                raise BatchError(f"{path}: file is empty")
-            try:
-                _check_text(path)
-                self.counter = _Counting(path.open("rb"))
-            except OSError as exc:
-                raise BatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
-            self._items = _jsonl_items(_open_binary(path, self.counter), max_bytes)
-        elif self.kind == "parquet":
-            self._items = _parquet_items(path)
-        else:
-            self._items = _dir_items(path, text_field, id_field, max_bytes)
-
-    @property
-    def position(self) -> int:
-        return self.counter.read_bytes if self.counter else 0
-
-    def __iter__(self) -> Iterator[Item]:
-        try:
-            yield from self._items
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise BatchError(f"{self.path}: cannot read (damaged or truncated?): {exc}") from None
+# One error type for every run over a collection: reading it, resuming it, writing it.
+BatchError = CollectionError
 
 
 # ---------------------------------------------------------------- work
@@ -242,18 +52,14 @@ def _init_worker(config: StepConfig) -> None:
 def process_item(step: RestoreStep, item: Item) -> str:
     """One line of the partial file for one input record."""
     if item.record is None:
-        return _dumps({"i": item.index, "error": {"where": item.where, "reason": item.error}})
+        return _dumps({"i": item.index, "error": {"where": item.where, "reason": item.error}, "id": item.id})
     try:
         text = step.text_of(item.record)
         out = dict(item.record)
         out.update(restore_fields(engine_for(step.config), text, step.min_confidence))
     except RecordError as exc:
-        return _dumps({"i": item.index, "error": {"where": item.where, "reason": str(exc)}, "id": _id(item)})
+        return _dumps({"i": item.index, "error": {"where": item.where, "reason": str(exc)}, "id": item.id})
     return _dumps({"i": item.index, "record": out})
-
-
-def _id(item: Item) -> Any:
-    return None if item.record is None else item.record.get("id")
 
 
 def _work_chunk(items: list[Item]) -> list[str]:
@@ -317,17 +123,21 @@ def _header(src: Path, config: StepConfig, id_field: str) -> dict[str, Any]:
     }
 
 
-def _resume(partial: Path, header: dict[str, Any]) -> int:
-    """How many input records ``partial`` already holds; drops a torn last line."""
+def _resume(partial: Path, header: dict[str, Any]) -> int | None:
+    """How many input records ``partial`` already holds; drops a torn last line. None: it
+    holds no record (a run that failed to start), so starting over loses nothing."""
     with partial.open("rb+") as handle:
         first = handle.readline()
         try:
             saved = json.loads(first)
         except json.JSONDecodeError:
             saved = None
+        good_end = handle.tell()
+        if not handle.read(1):
+            return None
+        handle.seek(good_end)
         if saved != header:
             raise BatchError(f"{partial} is from a different input or different options; delete it to start over")
-        good_end = handle.tell()
         done = 0
         for line in iter(handle.readline, b""):
             if not line.endswith(b"\n"):
@@ -363,47 +173,69 @@ def run_batch(
     runs in this process (``jobs`` 1), a local worker pool, or a given ``executor``."""
     out_kind = kind_of(out)
     partial = partial_path(out)
-    if out.exists() and not partial.exists() and not force:
+    try:
+        check_outputs([out, partial, errors_path(out)], [src])
+    except OSError as exc:
+        raise BatchError(str(exc)) from None
+    if src.is_dir() and out_kind == "dir" and _inside(out, src):
+        raise BatchError(f"refusing to write {out}: it is inside the input directory {src}")
+    special = out.exists() and not out.is_dir() and is_special(out)
+    if out.exists() and not special and not partial.exists() and not force:
         raise BatchError(f"{out} already exists and is complete; use --force to redo it")
     if out_kind == "parquet":
         _require_pyarrow()
     reader = Reader(src, config.text_field, id_field, config.max_bytes)
     header = _header(src, config, id_field)
     summary = BatchSummary(output=str(out))
-    done = 0
+    step = RestoreStep(**{**asdict(config), "lexicons": tuple(config.lexicons)})
+    step.engine()  # fail early (missing model, bad lexicon) before any file is made
+    done: int | None = None
     if partial.exists() and not force:
         done = _resume(partial, header)
-        summary.resumed_from = done
-    else:
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(_dumps(header) + "\n", encoding="utf-8")
-
-    step = RestoreStep(**{**asdict(config), "lexicons": tuple(config.lexicons)})
-    step.engine()  # fail early (missing model, bad lexicon) before touching any record
+    if done is None:
+        done = 0
+        try:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(_dumps(header) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise BatchError(f"cannot write {partial}: {exc.strerror or exc}") from None
+    summary.resumed_from = done
     started = time.perf_counter()
     pending = (item for item in reader if item.index >= done)
-    with partial.open("a", encoding="utf-8") as sink:
+    try:
+        with partial.open("a", encoding="utf-8") as sink:
 
-        def emit(lines: list[str], items: list[Item]) -> None:
-            sink.write("".join(line + "\n" for line in lines))
-            sink.flush()
-            summary.records += len(items)
-            for item in items:
-                text = item.record.get(config.text_field) if item.record else None
-                summary.characters += len(text) if isinstance(text, str) else 0
-            if on_progress:
-                on_progress(done + summary.records, summary.characters, reader.position, reader.size)
+            def emit(lines: list[str], items: list[Item]) -> None:
+                sink.write("".join(line + "\n" for line in lines))
+                sink.flush()
+                summary.records += len(items)
+                for item in items:
+                    text = item.record.get(config.text_field) if item.record else None
+                    summary.characters += len(text) if isinstance(text, str) else 0
+                if on_progress:
+                    on_progress(done + summary.records, summary.characters, reader.position, reader.size)
 
-        if executor is not None:
-            executor(pending, config, emit)
-        elif jobs <= 1:
-            for chunk in _chunks(pending, config.text_field):
-                emit([process_item(step, item) for item in chunk], chunk)
-        else:
-            _run_pool(pending, config, jobs, emit)
+            if executor is not None:
+                executor(pending, config, emit)
+            elif jobs <= 1:
+                for chunk in _chunks(pending, config.text_field):
+                    emit([process_item(step, item) for item in chunk], chunk)
+            else:
+                _run_pool(pending, config, jobs, emit)
+    except OSError as exc:
+        # What was written so far stays in the partial file: a re-run resumes from it.
+        raise BatchError(f"cannot write {partial}: {exc.strerror or exc}") from None
     summary.seconds = time.perf_counter() - started
     summary.failed, summary.errors_path = _finish(partial, out, out_kind, config.text_field, id_field)
     return summary
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    try:
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(directory))
+    except ValueError:
+        return False
+    return True
 
 
 def _run_pool(pending: Iterator[Item], config: StepConfig, jobs: int, emit: Emit) -> None:
@@ -449,12 +281,16 @@ def _finish(partial: Path, out: Path, kind: str, text_field: str, id_field: str)
             else:
                 yield entry["record"]
 
-    if kind == "jsonl":
-        _write_jsonl(out, records())
-    elif kind == "parquet":
-        _write_parquet(out, records())
-    else:
-        _write_dir(out, records(), text_field, id_field)
+    try:
+        if kind == "jsonl":
+            _write_jsonl(out, records())
+        elif kind == "parquet":
+            _write_parquet(out, records())
+        else:
+            _write_dir(out, records(), text_field, id_field, _record_keys(partial, id_field))
+    except OSError as exc:
+        # The partial file is kept: a re-run after freeing space or fixing rights resumes.
+        raise BatchError(f"cannot write {out}: {exc.strerror or exc}") from None
     err_path = errors_path(out)
     if errors:
         write_atomic(err_path, "".join(_dumps(e) + "\n" for e in errors))
@@ -464,12 +300,8 @@ def _finish(partial: Path, out: Path, kind: str, text_field: str, id_field: str)
     return len(errors), str(err_path) if errors else None
 
 
-def _tmp_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def _write_jsonl(out: Path, records: Iterator[dict[str, Any]]) -> None:
-    tmp = _tmp_for(out)
+    tmp = temp_for(out)
     name = out.name.lower()
     try:
         raw: IO[bytes]
@@ -489,7 +321,7 @@ def _write_jsonl(out: Path, records: Iterator[dict[str, Any]]) -> None:
         with raw:
             for record in records:
                 raw.write((_dumps(record) + "\n").encode("utf-8"))
-        os.replace(tmp, out)
+        finish_temp(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -501,7 +333,7 @@ def _write_parquet(out: Path, records: Iterator[dict[str, Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tmp = _tmp_for(out)
+    tmp = temp_for(out)
     writer = None
     try:
         batch: list[dict[str, Any]] = []
@@ -528,27 +360,31 @@ def _write_parquet(out: Path, records: Iterator[dict[str, Any]]) -> None:
         else:
             writer.close()
             writer = None
-        os.replace(tmp, out)
+        finish_temp(tmp, out)
     finally:
         if writer is not None:
             writer.close()
         tmp.unlink(missing_ok=True)
 
 
-def safe_name(key: str) -> str:
-    name = re.sub(r'[\\:*?"<>|\x00-\x1f]+', "_", key).strip("/ ")
-    parts = [p for p in name.split("/") if p not in ("", ".", "..")]
-    return "/".join(parts) or "document"
+def _record_keys(partial: Path, id_field: str) -> list[str]:
+    """The output name key of every restored record, in order (a first pass over the
+    partial file, so names can be made unique before any is written)."""
+    keys: list[str] = []
+    for entry in _partial_entries(partial):
+        if "record" in entry:
+            n = len(keys)
+            keys.append(str(entry["record"].get(id_field) or f"record-{n:06d}"))
+    return keys
 
 
-def _write_dir(out: Path, records: Iterator[dict[str, Any]], text_field: str, id_field: str) -> None:
+def _write_dir(out: Path, records: Iterator[dict[str, Any]], text_field: str, id_field: str, keys: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    names = output_names(keys)
     manifest = []
+    # Every record is drawn (zip would stop at the last name, before error entries after it).
     for n, record in enumerate(records):
-        key = str(record.get(id_field) or f"record-{n:06d}")
-        name = safe_name(key)
-        if not name.endswith(".txt"):
-            name += ".txt"
+        name = names[n]
         write_atomic(out / name, record["restored_text"])
         manifest.append(
             _dumps({k: v for k, v in record.items() if k not in (text_field, "restored_text")} | {"file": name})

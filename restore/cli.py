@@ -14,10 +14,11 @@ import click
 
 from .document import Gap, Restoration
 from .engine import DEFAULT_MIN_CONFIDENCE, REPORT_CONFIDENCE, Restorer
-from .inputs import MAX_DOCUMENT_BYTES, InputError, SourceDocument, read_document
+from .io.documents import MAX_DOCUMENT_BYTES, InputError, SourceDocument, read_document
+from .io.names import distinct_names
+from .io.writers import OutputError, check_outputs, write_atomic
 from .lexicon import LexiconError, resolve_filter_list
 from .lm import FORWARD_NAME, ModelError
-from .outputs import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -371,28 +372,38 @@ def fix(
     docs = load_inputs(files, encoding, max_bytes)
     if len(docs) > 1 and output is not None and str(output) != "-" and output.exists() and not output.is_dir():
         raise Failure(f"{output}: several inputs need -o to name a directory")
+    targets = fix_targets([d.name for d in docs], output, in_place_copy)
+    try:  # every output is checked before the first is written
+        check_outputs([t for t in targets if t is not None] + ([changes] if changes else []), files)
+    except OutputError as exc:
+        raise Failure(str(exc)) from None
     exclude = site_exclusions(lexicons, replace_lexicon, (d.text for d in docs))
     restorer = make_restorer(model_dir, lexicons, replace_lexicon, exclude)
     records: list[dict[str, object]] = []
-    for doc in progress(docs, "restoring") if len(docs) > 1 else docs:
+    for doc, target in zip(progress(docs, "restoring") if len(docs) > 1 else docs, targets):
         restoration = restorer.fix(doc.text, min_confidence)
         records.extend(change_records(doc.name, restoration, restorer.version))
-        restored = restoration.text
-        if in_place_copy:
-            if doc.name == "-" or doc.name == "<stdin>":
-                raise Failure("--in-place-copy needs file inputs, not stdin")
-            src = Path(doc.name)
-            write_atomic(src.with_name(src.stem + ".restored" + (src.suffix or ".txt")), restored)
-        elif output is None or str(output) == "-":
-            sys.stdout.write(restored)
+        if target is None:
+            sys.stdout.write(restoration.text)
             sys.stdout.flush()
-        elif len(docs) > 1 or output.is_dir():
-            write_atomic(output / Path(doc.name).name, restored)
         else:
-            write_atomic(output, restored)
+            write_atomic(target, restoration.text, files)
         click.echo(f"{doc.name}: {len(restoration.insertions)} restoration(s) applied", err=True)
     if changes is not None:
-        write_atomic(changes, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        write_atomic(changes, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), files)
+
+
+def fix_targets(names: Sequence[str], output: Path | None, in_place_copy: bool) -> list[Path | None]:
+    """Where each input's restored text goes (None: stdout); two inputs never share a file."""
+    if in_place_copy:
+        if any(n in ("-", "<stdin>") for n in names):
+            raise Failure("--in-place-copy needs file inputs, not stdin")
+        return [Path(n).with_name(Path(n).stem + ".restored" + (Path(n).suffix or ".txt")) for n in names]
+    if output is None or str(output) == "-":
+        return [None] * len(names)
+    if len(names) > 1 or output.is_dir():
+        return [output / name for name in distinct_names(names)]
+    return [output]
 
 
 # ---------------------------------------------------------------- batch
@@ -488,7 +499,7 @@ def batch_command(
 def _record_texts(src: Path, text_field: str, id_field: str, max_bytes: int) -> Iterator[str]:
     """The texts of a batch input, streamed (for --same-site); bad records are skipped here
     and reported by the batch itself."""
-    from .batch import Reader
+    from .io.records import Reader
 
     for item in Reader(src, text_field, id_field, max_bytes):
         text = item.record.get(text_field) if item.record is not None else None
@@ -598,18 +609,25 @@ def qc_command(
             load_corrector(str(restorer.lm.directory / FORWARD_NAME))
         except TypoError as exc:
             raise Failure(str(exc)) from None
+    strip_targets: list[Path] = []
+    if strip_dir is not None:
+        if any(d.name in ("-", "<stdin>") for d in docs):
+            raise Failure("--strip-boilerplate needs file inputs, not stdin")
+        strip_targets = [strip_dir / n for n in distinct_names([d.name for d in docs])]
+    try:
+        check_outputs(strip_targets + ([html_path] if html_path else []), files)
+    except OutputError as exc:
+        raise Failure(str(exc)) from None
     reports = []
-    for doc in progress(docs, "checking") if len(docs) > 1 else docs:
+    for k, doc in enumerate(progress(docs, "checking") if len(docs) > 1 else docs):
         report = check(doc.name, doc.text, restorer, typos=typos)
         reports.append(report)
         if fmt == "jsonl":
             click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         else:
             print_qc_human(report)
-        if strip_dir is not None:
-            if doc.name in ("-", "<stdin>"):
-                raise Failure("--strip-boilerplate needs file inputs, not stdin")
-            write_atomic(strip_dir / Path(doc.name).name, strip_boilerplate(doc.text, report.findings))
+        if strip_targets:
+            write_atomic(strip_targets[k], strip_boilerplate(doc.text, report.findings), files)
     if html_path is not None:
         from .qc_report import render_html
 
@@ -672,8 +690,8 @@ def eval_command(
     model_dir: Path | None,
 ) -> None:
     """Damage your own clean text with a simulated filter and measure the repair."""
-    from .corpus import iter_documents
     from .evaluate import evaluate
+    from .io.corpus import iter_documents
     from .lexicon import load_filter_list
     from .simulate import damage
 
@@ -782,7 +800,7 @@ def lm_build(corpora: tuple[Path, ...], output: Path, order: int, prune: str, ke
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled).")
 def lm_qc_buckets(corpora: tuple[Path, ...], model_dir: Path | None) -> None:
     """Perplexity bucket edges for `restore qc` (33rd/67th percentile of held-out train paragraphs)."""
-    from .corpus import corpus_files
+    from .io.corpus import corpus_files
     from .lm import CharLM
     from .qc import perplexity_buckets
 
@@ -832,11 +850,13 @@ def index_fit(
 ) -> None:
     """Fit the rescoring models (index, neural, both) on synthetic damage of held-out train documents."""
     from .index import CorpusIndex
+    from .lm import check_training_sources
     from .neural import DEFAULT_NEURAL_DIR, load_neural
     from .train import fit_rescorer
 
     started = time.time()
     try:
+        check_training_sources(corpora)  # a corpus with nothing to fit on is named before the index is needed
         found = CorpusIndex.load(index_dir)
         neural = None
         if neural_dir is None or neural_dir.lower() != "none":
@@ -951,8 +971,8 @@ def lexicon_mine(corpora: tuple[Path, ...], lexicons: tuple[str, ...], output: P
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled reference-ngrams.tsv.xz.")
 def lexicon_build_reference(corpora: tuple[Path, ...], output: Path | None) -> None:
     """Count the reference n-grams that `lexicon infer` compares a site against (train text only)."""
-    from .corpus import corpus_files
     from .infer import DEFAULT_REFERENCE, build_reference
+    from .io.corpus import corpus_files
 
     sources = [f for c in corpora for f in corpus_files(c) if "-train" in f.name and "cpc-" not in f.name]
     if not sources:
@@ -1164,14 +1184,13 @@ _register_review()
 
 def run() -> None:
     """Entry point that never shows a traceback for expected failures."""
-    from .corpus import CorpusError
-    from .outputs import OutputError
+    from .errors import RestoreError
 
     try:
         main(standalone_mode=True)
-    # A corpus read deep inside a build; an output path; a model, or the training files to
-    # build one, missing in a command that did not catch it itself (fit-decision, index fit).
-    except (CorpusError, OutputError, ModelError) as exc:
+    # Any of restore's own errors a command did not catch itself (a corpus read deep inside
+    # a build, an output path, a missing model) is still one line.
+    except RestoreError as exc:
         click.echo(f"restore: error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

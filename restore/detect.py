@@ -137,13 +137,31 @@ def detect_sites(
                 continue
             wanted = {j for a in anchors for j in range(max(0, a - radius), min(len(line.tokens), a + radius) + 1)}
         line.scores = lm.score_line(line.tokens)
+        runs = inside_runs(line.tokens)
         for j in range(len(line.tokens) + 1):
-            if wanted is not None and j not in wanted:
+            if (wanted is not None and j not in wanted) or j in runs:
                 continue
             s = junction_surprisal(line.scores, j)
             hits = hits_by_offset.get(line.junction_offset(j), [])
             if s >= screen or hits or (force and wanted is not None):
                 yield Site(line, j, s, hits)
+
+
+# Four of one character in a row is not prose (国国国国, ------): nothing a filter deleted
+# hides inside such a run, and a page of them would make every junction a site.
+RUN = 4
+
+
+def inside_runs(tokens: list[str]) -> set[int]:
+    """Junctions strictly inside a run of at least ``RUN`` identical tokens."""
+    found: set[int] = set()
+    start = 0
+    for j in range(1, len(tokens) + 1):
+        if j == len(tokens) or tokens[j] != tokens[start]:
+            if j - start >= RUN:
+                found.update(range(start + 1, j))
+            start = j
+    return found
 
 
 # Quiet junctions below this surprisal are not worth even the document-support pass: on
@@ -172,10 +190,12 @@ def quiet_sites(
         if not tokens:
             continue
         n = len(tokens)
+        runs = inside_runs(tokens)
         junctions = [
             j
             for j in range(n + 1)
             if line.junction_offset(j) not in skip
+            and j not in runs
             and (wanted is None or wanted(tokens[j - 1] if j else None, tokens[j] if j < n else None))
         ]
         if not junctions:

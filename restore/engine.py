@@ -8,6 +8,7 @@ fixed = r.fix(text, min_confidence=0.9)   # a Restoration; fixed.text is the res
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -174,7 +175,7 @@ class Restorer:
         return results
 
     def analyse(self, text: str) -> Analysis:
-        analysis = self._ngram_analysis(text)
+        analysis = self._ngram_analysis(scoring_view(text))
         if self.rescorer is not None:
             self.rescorer.rescore(analysis.results)
         return analysis
@@ -328,6 +329,19 @@ def restoration_from_gaps(text: str, gaps: Sequence[Gap], min_confidence: float)
         evidence = best.evidence + (Evidence("threshold", f"confidence >= {min_confidence}"),)
         insertions.append(Insertion(gap.offset, best.text, best.confidence, evidence))
     return Restoration(text, tuple(insertions))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scoring_view(text: str) -> str:
+    """``text`` with each lone surrogate (not a character; JSON and file-system names can
+    carry one) read as U+FFFD, one code point for one, so every offset stays the same."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def _is_unknown_gap(text: str, offset: int) -> bool:

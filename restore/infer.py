@@ -24,9 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .corpus import iter_documents
 from .engine import Restorer
 from .index import CorpusIndex
+from .io.corpus import iter_documents
 from .lexicon import DATA_DIR, FilterList
 from .lm import is_heldout
 

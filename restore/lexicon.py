@@ -225,7 +225,7 @@ _NOT_IN_PHRASES = set("，。、；：！？“”‘’（）《》\n 　012345
 
 def build_phrase_dictionary(sources: Sequence[Path], strings: Iterable[str], min_count: int = 20) -> PhraseDictionary:
     """Mine phrases from the training files under ``sources`` (never *-dev*)."""
-    from .corpus import iter_documents
+    from .io.corpus import iter_documents
     from .lm import check_training_sources, is_heldout
 
     parts = []

@@ -22,7 +22,8 @@ from pathlib import Path
 import kenlm
 import numpy as np
 
-from .corpus import iter_documents
+from .errors import ModelError
+from .io.corpus import iter_documents
 from .normalize import lm_tokens
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -38,10 +39,6 @@ KENLM_MAGIC = b"mmap lm http://kheafield.com/code"
 # Documents whose id hashes into this bucket are withheld from the LM so the decision
 # model can be fitted on text the LM has not memorised (still train split, never dev).
 HELDOUT_MODULUS = 50
-
-
-class ModelError(Exception):
-    """The model directory is missing or unreadable."""
 
 
 def is_heldout(doc_id: str) -> bool:
@@ -345,7 +342,7 @@ def count_bigrams(files: Sequence[Path]) -> np.ndarray:
 
 
 def check_training_sources(sources: Sequence[Path]) -> list[Path]:
-    from .corpus import corpus_files
+    from .io.corpus import corpus_files
 
     files: list[Path] = []
     for source in sources:

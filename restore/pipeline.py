@@ -20,7 +20,7 @@ from typing import Any
 
 from .document import Candidate, Evidence, Gap
 from .engine import DEFAULT_MIN_CONFIDENCE, Restorer, restoration_from_gaps
-from .inputs import MAX_DOCUMENT_BYTES, too_large
+from .io.documents import MAX_DOCUMENT_BYTES, too_large
 
 ADDED_FIELDS = ("restored_text", "restorations", "gaps_unfilled", "qc")
 UNFILLED_CANDIDATES = 3

@@ -309,7 +309,7 @@ def perplexity_buckets(lm: Any, sources: list[Any]) -> tuple[float, float]:
     """The 33rd and 67th percentile of paragraph perplexity over held-out train text."""
     import numpy as np
 
-    from .corpus import iter_documents
+    from .io.corpus import iter_documents
     from .lm import is_heldout
 
     values: list[float] = []

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import iter_documents
 from .decision import DEFAULT_PATH, DecisionModel, fit
 from .engine import Restorer
 from .evaluate import evaluate
 from .index import CorpusIndex
+from .io.corpus import iter_documents
 from .lexicon import FilterList, default_filter_list, load_filter_list
 from .lm import check_training_sources, is_heldout
 from .neural import NeuralLM

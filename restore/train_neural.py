@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import iter_documents
+from .io.corpus import iter_documents
 from .lm import ModelError, check_training_sources, is_heldout, training_lines
 from .neural import BOUNDARY, CARD_NAME, GRAPH_NAME, PAD, UNKNOWN, VOCAB_NAME, encode, read_vocab
 

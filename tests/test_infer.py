@@ -25,7 +25,7 @@ from restore.infer import (
 )
 from restore.lexicon import DEFAULT_FILTER_LIST, FilterList, default_filter_list, load_filter_list, parse_filter_list
 
-from .conftest import SEED, SHARED, run_cli
+from .conftest import SEED, needs_shared, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_seed_filter_strings_come_first(seed_inferred):
 
 def test_match_prefers_the_list_that_explains_the_damage(seed_inferred, reference):
     seed_list = default_filter_list()
-    unrelated = load_filter_list(SHARED / "lexicons/konsheng-sensitive-lexicon/色情类型.txt")
+    unrelated = load_filter_list(needs_shared("lexicons/konsheng-sensitive-lexicon/色情类型.txt"))
     ranking = match_lists(seed_inferred, [unrelated, seed_list], [SEED.read_text("utf-8")], reference)
     assert ranking[0].name == seed_list.name and ranking[0].explained > 0.5
     assert ranking[1].explained < 0.1
@@ -120,7 +120,7 @@ def test_an_intact_entry_counts_against_a_list(reference):
 def test_match_ranks_identical_lists_once(seed_inferred, reference):
     seed_list = default_filter_list()
     copy = FilterList("copied", tuple(reversed(seed_list.entries)))
-    other = load_filter_list(SHARED / "lexicons/konsheng-sensitive-lexicon/色情类型.txt")
+    other = load_filter_list(needs_shared("lexicons/konsheng-sensitive-lexicon/色情类型.txt"))
     ranking = match_lists(seed_inferred, [seed_list, other, copy], [SEED.read_text("utf-8")], reference)
     assert len(ranking) == 2
     assert ranking[0].names == (seed_list.name, "copied") and ranking[0].to_dict()["same_as"] == ["copied"]
@@ -313,7 +313,7 @@ def test_site_list_takes_the_matched_lists_entries_the_pages_never_show():
 
 def test_cli_match_writes_the_site_list(tmp_path: Path):
     out = tmp_path / "site.txt"
-    unrelated = SHARED / "lexicons/konsheng-sensitive-lexicon/色情类型.txt"
+    unrelated = needs_shared("lexicons/konsheng-sensitive-lexicon/色情类型.txt")
     proc = run_cli(
         "lexicon", "match", str(SEED), "--lexicon", str(DEFAULT_FILTER_LIST), "--lexicon", str(unrelated),
         "--candidates", "150", "-o", str(out),

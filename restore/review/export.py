@@ -8,9 +8,7 @@ TEI keeps every original character in the body with restorations in ``<supplied>
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +18,8 @@ from xml.etree import ElementTree
 
 from .. import __version__
 from ..document import Insertion, Restoration
-from ..outputs import write_atomic
+from ..io.names import output_names, short_hash
+from ..io.writers import finish_temp, temp_for, write_atomic
 from .store import DecisionRecord, DocumentRecord, Store
 
 Format = Literal["txt", "jsonl", "tei"]
@@ -60,8 +59,7 @@ def file_stem(key: str) -> str:
     stem = key
     for suffix in (".txt", ".text", ".md"):
         stem = stem.removesuffix(suffix)
-    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", stem).strip(". ") or "document"
-    return stem[:200]
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", stem).strip(". ") or "document"
 
 
 # ---------------------------------------------------------------- JSONL
@@ -124,7 +122,32 @@ def _attr(s: str) -> str:
 
 
 def _xml_id(reviewer: str) -> str:
-    return "reviewer-" + (re.sub(r"[^A-Za-z0-9_.-]", "_", reviewer) or "anonymous")
+    """A distinct, valid xml:id for every reviewer name: names in any script (张三, 李四)
+    keep their letters, and a short hash tells apart names that differ only in the rest."""
+    safe = re.sub(r"[^\w.-]", "_", reviewer)
+    if safe == reviewer and safe:
+        return "reviewer-" + safe
+    return f"reviewer-{safe or 'anonymous'}-{short_hash(reviewer)}"
+
+
+# Source fields that hold where the importing machine kept the file: not for an export.
+LOCAL_FIELDS = ("file", "path")
+
+
+def _public(key: str) -> str:
+    """A document key as an export may show it: an absolute path keeps only its file name."""
+    return Path(key).name if Path(key).is_absolute() else key
+
+
+def _source_bits(source: dict[str, Any]) -> list[str]:
+    bits = []
+    for k, v in sorted(source.items()):
+        if k == "title" or v in (None, ""):
+            continue
+        if k in LOCAL_FIELDS:
+            v = Path(str(v)).name  # the file's name is provenance; the machine's folders are not
+        bits.append(f"{k}: {v}")
+    return bits
 
 
 def tei_document(exported: ExportedDocument, exported_at: datetime | None = None) -> str:
@@ -133,8 +156,8 @@ def tei_document(exported: ExportedDocument, exported_at: datetime | None = None
     reviewers = sorted({d.reviewer for d in exported.applied + exported.unknown})
     models = sorted({d.model_version for d in exported.applied if d.model_version})
     lexicons = sorted({d.lexicon_version for d in exported.applied if d.lexicon_version})
-    title = str(doc.source.get("title") or doc.key)
-    source_bits = [f"{k}: {v}" for k, v in sorted(doc.source.items()) if k not in ("title",) and v not in (None, "")]
+    title = str(doc.source.get("title") or _public(doc.key))
+    source_bits = _source_bits(doc.source)
     source_bits.append(f"sha256 of the original text: {doc.content_hash}")
 
     head = [
@@ -159,7 +182,7 @@ def tei_document(exported: ExportedDocument, exported_at: datetime | None = None
         "all other text is the scraped original, unchanged.</p>",
         "      </publicationStmt>",
         "      <sourceDesc>",
-        f"        <p>{_xml_text(doc.key)}</p>",
+        f"        <p>{_xml_text(_public(doc.key))}</p>",
     ]
     head += [f"        <p>{_xml_text(bit)}</p>" for bit in source_bits]
     head += [
@@ -247,31 +270,30 @@ def export(
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    used: set[str] = set()
     if fmt == "jsonl":
         path = out / "restored.jsonl"
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".restored.jsonl.", suffix=".tmp")
+        tmp = temp_for(path)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
                 for exported in iter_exports(store, doc_ids):
                     handle.write(json.dumps(jsonl_record(exported), ensure_ascii=False) + "\n")
                     if on_doc:
                         on_doc(exported)
-            os.replace(tmp, path)
+            finish_temp(tmp, path)  # with the usual file mode, like every other export
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return [path]
-    for exported in iter_exports(store, doc_ids):
-        stem = file_stem(exported.document.key)
-        if stem in used:
-            stem = f"{stem}~{exported.document.id}"
-        used.add(stem)
+    ids = list(doc_ids) if doc_ids is not None else list(store.document_ids())
+    keys = [file_stem(store.document(i).key) for i in ids]
+    suffix = ".txt" if fmt == "txt" else ".xml"
+    # Flat, unique names within 255 bytes: a long or repeated key never stops an export.
+    names = output_names([k.replace("/", "_") for k in keys], suffix)
+    for name, exported in zip(names, iter_exports(store, ids)):
+        path = out / name
         if fmt == "txt":
-            path = out / f"{stem}.txt"
             write_atomic(path, exported.restoration.text)
         else:
-            path = out / f"{stem}.xml"
             write_atomic(path, tei_document(exported))
         written.append(path)
         if on_doc:

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..corpus import is_jsonl
-from ..inputs import MAX_DOCUMENT_BYTES, InputError, read_document
-
-TEXT_SUFFIXES = (".txt", ".text", ".md")
+from ..errors import CollectionError
+from ..io.documents import MAX_DOCUMENT_BYTES, InputError, read_document
+from ..io.records import Reader, collection_files, is_jsonl
 
 
 @dataclass(frozen=True)
@@ -27,26 +26,16 @@ class SourceProblem:
     message: str
 
 
-def _collection_files(root: Path) -> list[Path]:
-    found = []
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.name.startswith(".") and (p.suffix in TEXT_SUFFIXES or is_jsonl(p)):
-            found.append(p)
-    return found
-
-
 def _jsonl_items(
     path: Path, label: str, text_field: str, id_field: str, max_bytes: int
 ) -> Iterator[SourceItem | SourceProblem]:
     """Records of a JSONL collection, read by the batch runner's streaming reader (so
     compressed files, binary data, other encodings and oversized lines are handled the
     same way in both places)."""
-    from ..batch import BatchError, Reader
-
     try:
         reader = Reader(path, text_field, id_field, max_bytes)
         for item in reader:
-            lineno = item.where.removeprefix("line ")
+            lineno = item.where.removeprefix("line ").rsplit(":", 1)[-1]
             if item.record is None:
                 yield SourceProblem(f"{label}:{lineno}", item.error or "unreadable")
                 continue
@@ -59,7 +48,7 @@ def _jsonl_items(
             meta = {k: v for k, v in item.record.items() if k != text_field}
             meta.update({"file": label, "line": int(lineno)})
             yield SourceItem(key, body, meta)
-    except BatchError as exc:
+    except CollectionError as exc:
         yield SourceProblem(label, str(exc).removeprefix(f"{path}: "))
 
 
@@ -77,7 +66,7 @@ def iter_sources(
             yield SourceProblem(name, "no such file or directory")
             continue
         if path.is_dir():
-            files = _collection_files(path)
+            files = collection_files(path)
             if not files:
                 yield SourceProblem(name, "directory holds no .txt or .jsonl files")
             for f in files:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import stat
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,10 +49,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from ..document import Candidate, Evidence, Gap, GapKind
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_WORKSPACE = "restore.db"
 
 Action = Literal["accept", "reject", "edit", "unknown", "skip"]
@@ -82,7 +85,7 @@ documents = Table(
     "documents",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(512), nullable=False, unique=True),
+    Column("key", Text, nullable=False, unique=True),
     Column("content_hash", String(64), nullable=False, unique=True),
     Column("text", Text, nullable=False),
     Column("source", Text, nullable=False),  # JSON: path, line, title, date, encoding ...
@@ -141,7 +144,7 @@ decisions = Table(
     Column("candidate_rank", Integer),
     Column("confidence", Float),
     Column("evidence", Text, nullable=False),
-    Column("reviewer", String(128), nullable=False),
+    Column("reviewer", Text, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("model_version", String(256), nullable=False),
     Column("lexicon_version", String(256), nullable=False),
@@ -159,7 +162,7 @@ audit_log = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("reviewer", String(128), nullable=False),
+    Column("reviewer", Text, nullable=False),
     Column("event", String(32), nullable=False),
     Column("document_id", Integer),
     Column("gap_id", Integer),
@@ -169,7 +172,7 @@ audit_log = Table(
 reviewer_state = Table(
     "reviewer_state",
     metadata,
-    Column("reviewer", String(128), primary_key=True),
+    Column("reviewer", Text, primary_key=True),
     Column("gap_id", Integer),
     Column("document_id", Integer),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -179,7 +182,7 @@ workspace_lexicon = Table(
     "workspace_lexicon",
     metadata,
     Column("string", String(64), primary_key=True),
-    Column("added_by", String(128), nullable=False),
+    Column("added_by", Text, nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -258,7 +261,22 @@ def _migrate_2(conn: Connection) -> None:
         )
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+def _migrate_3(conn: Connection) -> None:
+    """Document keys and reviewer names of any length, as SQLite always took them (the two
+    stores must accept the same workspaces)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table, column in (
+        ("documents", "key"),
+        ("decisions", "reviewer"),
+        ("audit_log", "reviewer"),
+        ("reviewer_state", "reviewer"),
+        ("workspace_lexicon", "added_by"),
+    ):
+        conn.execute(text(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE text'))
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
 
 
 # ---------------------------------------------------------------- records
@@ -388,7 +406,9 @@ class Store:
         self.url = database_url(db)
         # Never echo a password in messages.
         self.label = db if "://" not in db else _safe_label(self.url)
-        path = _sqlite_path(self.url)
+        # A plain path is used as it is: '#', '%' and '?' are file-name characters there,
+        # not URL syntax (ro#x.db must open ro#x.db, not ro).
+        path = Path(db).expanduser() if "://" not in db else _sqlite_path(self.url)
         self.read_only = False
         if path is not None:
             if path.is_dir():
@@ -409,9 +429,16 @@ class Store:
     def _connect(self, path: Path | None) -> Engine:
         try:
             if path is not None:
-                url = f"sqlite:///file:{path}?mode=ro&uri=true" if self.read_only else self.url
-                engine = create_engine(url, connect_args={"timeout": 30})
                 read_only = self.read_only
+                target = str(path)
+
+                def _sqlite_connect() -> sqlite3.Connection:
+                    if read_only:  # a URI, so every special character of the path is escaped
+                        uri = f"file:{urllib.parse.quote(os.path.abspath(target))}?mode=ro"
+                        return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+                    return sqlite3.connect(target, timeout=30, check_same_thread=False)
+
+                engine = create_engine("sqlite://", creator=_sqlite_connect, poolclass=QueuePool)
 
                 @event.listens_for(engine, "connect")
                 def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -125,6 +125,10 @@ class Workspace:
             if isinstance(item, SourceProblem):
                 summary.problems.append(item)
                 continue
+            if "\x00" in item.text or "\x00" in item.key:
+                # PostgreSQL cannot store a NUL, so neither store takes one: the two agree.
+                summary.problems.append(SourceProblem(item.key[:80], "holds a NUL character (binary data?)"))
+                continue
             existing = self.store.find_document_by_hash(content_hash(item.text))
             if existing is not None and not resuggest:
                 summary.unchanged += 1

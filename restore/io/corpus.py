@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
 import json
 import lzma
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
+from ..errors import CorpusError, TruncatedInput
+from .compression import damage_message, open_text
+from .records import collection_files, is_jsonl
 
-def open_text(path: Path) -> IO[str]:
-    """Open a possibly compressed text file for reading as UTF-8."""
-    name = path.name
-    if name.endswith(".xz"):
-        return io.TextIOWrapper(lzma.open(path, "rb"), encoding="utf-8")
-    if name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    if name.endswith(".bz2"):
-        return io.TextIOWrapper(bz2.open(path, "rb"), encoding="utf-8")
-    if name.endswith(".zst"):
-        import zstandard
-
-        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb"))
-        return io.TextIOWrapper(raw, encoding="utf-8")
-    return path.open("r", encoding="utf-8")
-
-
-def is_jsonl(path: Path) -> bool:
-    stem = path.name
-    for suffix in (".xz", ".gz", ".bz2", ".zst"):
-        stem = stem.removesuffix(suffix)
-    return stem.endswith(".jsonl") or stem.endswith(".json")
+__all__ = ["CorpusError", "corpus_files", "is_jsonl", "iter_documents", "iter_paragraphs"]
 
 
 def corpus_files(source: Path) -> list[Path]:
-    """Expand a file or directory into the corpus files it holds, sorted for determinism."""
+    """Expand a file or directory into the corpus files it holds (the one directory rule,
+    :func:`restore.io.records.collection_files`), sorted for determinism."""
     if source.is_dir():
-        return sorted(p for p in source.iterdir() if p.is_file() and (is_jsonl(p) or p.suffix == ".txt"))
+        return collection_files(source)
     return [source]
-
-
-class CorpusError(ValueError):
-    """A corpus file cannot be read: one line that names it and says why."""
 
 
 def iter_documents(source: Path, text_field: str = "text", id_field: str = "id") -> Iterator[tuple[str, str]]:
@@ -73,7 +48,9 @@ def iter_documents(source: Path, text_field: str = "text", id_field: str = "id")
             ) from None
         except json.JSONDecodeError as exc:
             raise CorpusError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except (TruncatedInput, EOFError, lzma.LZMAError) as exc:
+            raise CorpusError(damage_message(path, exc)) from None
+        except OSError as exc:
             raise CorpusError(f"{path}: cannot read: {exc}") from None
 
 

@@ -6,12 +6,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InputError
+
 # About 2.7M Chinese characters: a heavily damaged document that size peaks near 1 GB.
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 
-
-class InputError(Exception):
-    """A user file cannot be used; the message is one line for stderr."""
+__all__ = ["MAX_DOCUMENT_BYTES", "InputError", "SourceDocument", "decode", "looks_binary", "read_document"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,24 @@ def looks_binary(data: bytes) -> bool:
     sample = data[:65536]
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
     return controls > len(sample) * 0.05
+
+
+def utf16_name(data: bytes) -> str | None:
+    """ "UTF-16LE"/"UTF-16BE" for UTF-16 text (by its byte-order mark, or by the zero byte
+    every ASCII or Latin character leaves in every other place), else None."""
+    if data.startswith(b"\xff\xfe"):
+        return "UTF-16LE"
+    if data.startswith(b"\xfe\xff"):
+        return "UTF-16BE"
+    sample = data[:4096]
+    if len(sample) < 8 or len(sample) % 2:
+        return None
+    odd, even = sample[1::2], sample[0::2]
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "UTF-16LE"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "UTF-16BE"
+    return None
 
 
 def _guess_encoding(data: bytes) -> str | None:
@@ -57,6 +75,9 @@ def decode(data: bytes, name: str, encoding: str | None = None, max_bytes: int =
             return SourceDocument(name, data.decode(encoding), encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputError(f"{name}: cannot decode as {encoding}: {exc}") from None
+    utf16 = utf16_name(data)
+    if utf16:
+        raise InputError(f"{name}: {utf16} text, not UTF-8; re-run with --encoding utf-16")
     if looks_binary(data):
         raise InputError(f"{name}: looks like binary data, not text")
     try:
