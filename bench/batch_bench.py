@@ -28,9 +28,9 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from restore.evaluation.simulate import damage  # noqa: E402
 from restore.io.corpus import iter_documents  # noqa: E402
-from restore.lexicon import default_filter_list  # noqa: E402
-from restore.simulate import damage  # noqa: E402
+from restore.models.lexicon import default_filter_list  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 SOURCES = [

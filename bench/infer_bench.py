@@ -40,21 +40,14 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from restore.engine import Restorer  # noqa: E402
-from restore.evaluate import evaluate  # noqa: E402
-from restore.index import CorpusIndex  # noqa: E402
-from restore.infer import (  # noqa: E402
-    InferredEntry,
-    Reference,
-    _fills,
-    infer_filter_list,
-    lending_list,
-    match_lists,
-    site_list_text,
-)
+from restore.engine.restorer import Restorer  # noqa: E402
+from restore.evaluation.measure import evaluate  # noqa: E402
+from restore.evaluation.simulate import damage, deletions  # noqa: E402
 from restore.io.corpus import iter_documents  # noqa: E402
-from restore.lexicon import FilterList, load_filter_list, parse_filter_list  # noqa: E402
-from restore.simulate import damage, deletions  # noqa: E402
+from restore.models.index import CorpusIndex  # noqa: E402
+from restore.models.lexicon import FilterList, load_filter_list, parse_filter_list  # noqa: E402
+from restore.sites.inference import InferredEntry, Reference, _fills, infer_filter_list
+from restore.sites.matching import lending_list, match_lists, site_list_text
 
 SHARED = ROOT.parent / "shared"
 KONSHENG = SHARED / "lexicons/konsheng-sensitive-lexicon"

@@ -22,10 +22,10 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from restore.engine import Restorer  # noqa: E402
+from restore.engine.restorer import Restorer  # noqa: E402
 from restore.io.corpus import iter_documents  # noqa: E402
-from restore.qc import check, find_boilerplate, find_mojibake  # noqa: E402
-from restore.typos import find_typos  # noqa: E402
+from restore.qc.checks import check, find_boilerplate, find_mojibake  # noqa: E402
+from restore.qc.typos import find_typos  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEV = [SHARED / "corpus/xwlb-dev.jsonl.xz", SHARED / "corpus/gov-work-reports-dev.jsonl.xz"]

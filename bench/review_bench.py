@@ -31,13 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from restore.document import Candidate, Gap  # noqa: E402
-from restore.io.corpus import iter_documents  # noqa: E402
-from restore.lexicon import default_filter_list  # noqa: E402
-from restore.lm import is_heldout  # noqa: E402
+from restore.evaluation.simulate import damage  # noqa: E402
+from restore.io.corpus import (
+    is_heldout,  # noqa: E402
+    iter_documents,  # noqa: E402
+)
+from restore.models.lexicon import default_filter_list  # noqa: E402
 from restore.review.session import ReviewSession  # noqa: E402
 from restore.review.store import Store  # noqa: E402
 from restore.review.tui import render  # noqa: E402
-from restore.simulate import damage  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEV = [SHARED / "corpus/xwlb-dev.jsonl.xz", SHARED / "corpus/gov-work-reports-dev.jsonl.xz"]

@@ -23,13 +23,13 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from restore.engine import Restorer, restoration_from_gaps  # noqa: E402
-from restore.evaluate import evaluate  # noqa: E402
-from restore.index import CorpusIndex  # noqa: E402
+from restore.engine.restorer import Restorer, restoration_from_gaps  # noqa: E402
+from restore.evaluation.measure import evaluate  # noqa: E402
+from restore.evaluation.simulate import damage  # noqa: E402
 from restore.io.corpus import iter_documents  # noqa: E402
-from restore.lexicon import default_filter_list, load_filter_list  # noqa: E402
-from restore.simulate import damage  # noqa: E402
-from restore.site import SiteProfile, reference_rate  # noqa: E402
+from restore.models.index import CorpusIndex  # noqa: E402
+from restore.models.lexicon import default_filter_list, load_filter_list  # noqa: E402
+from restore.sites.profile import SiteProfile, reference_rate  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 LISTS = {

@@ -1,3 +1,3 @@
-from .cli import run
+from restore.cli import run
 
 run()

@@ -33,3 +33,7 @@ class ModelError(RestoreError):
 
 class CollectionError(RestoreError):
     """A collection cannot be read on or written (missing, unknown format, damaged)."""
+
+
+class LexiconError(RestoreError):
+    """A filter list or phrase dictionary is missing or cannot be read."""

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from restore.lexicon import default_filter_list
-from restore.pipeline import RestoreStep
-from restore.simulate import damage
+from restore.batch.step import RestoreStep
+from restore.evaluation.simulate import damage
+from restore.models.lexicon import default_filter_list
 
 from .conftest import SEED, run_cli
 

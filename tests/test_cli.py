@@ -126,10 +126,10 @@ def test_missing_and_corrupt_models(tmp_path):
 @pytest.mark.parametrize(
     "command",
     [
-        ("fit-decision", "-o", "decision.json"),
-        ("index", "fit", "-o", "out"),
-        ("lexicon", "mine-phrases", "-o", "phrases.tsv"),
-        ("lm", "qc-buckets"),
+        ("build", "decision", "-o", "decision.json"),
+        ("build", "rescoring", "-o", "out"),
+        ("build", "phrases", "-o", "phrases.tsv"),
+        ("build", "qc-buckets"),
     ],
 )
 def test_building_from_a_corpus_without_training_files_is_one_line(tmp_path, command):

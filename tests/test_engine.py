@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restore.document import remove_insertions
-from restore.simulate import damage
+from restore.evaluation.simulate import damage
 
 from .conftest import FIXTURES, SEED, read_jsonl
 
@@ -19,7 +19,7 @@ def restored(restorer, case):
     assert [g.text for g in gold] == case["expect"], "fixture does not damage the way it says"
     if "lexicon" in case:  # a case about a list of its own, given as --lexicon would replace the default
         from restore import Restorer
-        from restore.lexicon import FilterList
+        from restore.models.lexicon import FilterList
 
         restorer = Restorer(filter_list=FilterList("fixture", tuple(case["lexicon"])))
     return restorer.fix(damaged, 0.9), gold
@@ -125,7 +125,7 @@ def test_clear_gaps_elsewhere_in_the_document_support_a_weak_one(restorer):
 
 def test_document_support_tries_lost_strings_at_quiet_junctions():
     from restore import Restorer
-    from restore.detect import DEFAULT_SCREEN, QUIET_FLOOR, quiet_sites
+    from restore.engine.detect import DEFAULT_SCREEN, QUIET_FLOOR, quiet_sites
 
     # 政府 is plainly lost in several places; 转变⟦政府⟧职能 reads fluently without it.
     text = "省召开常务会议，研究工作报告。会议强调，各级要转变职能，建设人民满意的服务型。市县要抓好落实。"

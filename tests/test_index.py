@@ -13,9 +13,11 @@ pytest.importorskip("pydivsufsort")
 
 from restore.cli import main  # noqa: E402
 from restore.document import remove_insertions  # noqa: E402
-from restore.engine import Restorer  # noqa: E402
-from restore.index import BOUNDARY, CorpusIndex, build_index  # noqa: E402
-from restore.lm import ModelError, is_heldout  # noqa: E402
+from restore.engine.restorer import Restorer  # noqa: E402
+from restore.errors import ModelError  # noqa: E402
+from restore.io.corpus import is_heldout  # noqa: E402
+from restore.models.index import BOUNDARY, CorpusIndex  # noqa: E402
+from restore.training.index import build_index  # noqa: E402
 
 PARAGRAPHS = [
     "坚持以人民为中心的发展思想，推动高质量发展。",
@@ -79,7 +81,7 @@ def test_fillers_match_brute_force(index: CorpusIndex) -> None:
 def test_filler_order_backs_off_to_shorter_left_context(index: CorpusIndex) -> None:
     from collections import Counter
 
-    from restore.infer import filler_order
+    from restore.sites.inference import filler_order
 
     # 快带一 never occurs in the reference, 带一 does (共建一带一路，推进…).
     text = "我们加快带一，推进交通建设。"
@@ -102,7 +104,7 @@ def test_contexts_match_brute_force(index: CorpusIndex) -> None:
 
 
 def test_siblings_stand_where_two_seeds_stand(tmp_path: Path) -> None:
-    from restore.infer import sibling_strings
+    from restore.sites.inference import sibling_strings
 
     officials = ["李克强", "王沪宁", "刘延东", "杨洁篪"]
     lines = [f"国务院副总理{a}出席会议。会见时{a}表示欢迎。" for a in officials]
@@ -189,7 +191,7 @@ def test_bad_corpus_files_get_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken-train.jsonl"
     broken.write_bytes(b"\x00\x01 not json\n")
     for corpus, reason in ((gbk, "not UTF-8"), (broken, "invalid JSON")):
-        result = CliRunner().invoke(main, ["index", "build", "--corpus", str(corpus), "-o", str(tmp_path / "ix")])
+        result = CliRunner().invoke(main, ["build", "index", "--corpus", str(corpus), "-o", str(tmp_path / "ix")])
         assert result.exit_code == 1, result.output
         assert reason in result.output and result.output.strip().count("\n") == 0
     assert not (tmp_path / "ix" / "sa.i32").exists()

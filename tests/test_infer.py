@@ -8,22 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from restore.index import CorpusIndex
-from restore.infer import (
+from restore.models.index import CorpusIndex
+from restore.models.lexicon import (
+    DEFAULT_FILTER_LIST,
+    FilterList,
+    default_filter_list,
+    load_filter_list,
+    parse_filter_list,
+)
+from restore.sites.inference import (
     INTACT_PENALTY,
     InferenceError,
     InferredEntry,
     Reference,
-    absence_evidence,
     absent_strings,
     demote_superstrings,
     explanations,
     filler_order,
     infer_filter_list,
     lexicon_text,
-    match_lists,
 )
-from restore.lexicon import DEFAULT_FILTER_LIST, FilterList, default_filter_list, load_filter_list, parse_filter_list
+from restore.sites.matching import absence_evidence, match_lists
 
 from .conftest import SEED, needs_shared, run_cli
 
@@ -51,10 +56,10 @@ def test_inference_reports_its_progress(seed_inferred):
 def test_index_proposes_what_the_reference_puts_into_the_gaps(reference):
     index = CorpusIndex.find()
     if index is None:
-        pytest.skip("no corpus index built (restore index build)")
+        pytest.skip("no corpus index built (restore build index)")
     text = SEED.read_text("utf-8")
     _, _, observed = absent_strings([text], reference)
-    from restore.engine import Restorer
+    from restore.engine.restorer import Restorer
 
     scout = Restorer(use_index=False, use_neural=False)
     proposed = [g for g, _ in filler_order([text], observed, index, scout)]
@@ -201,7 +206,7 @@ def test_explained_strings_stay_out_of_the_inferred_list():
 
 
 def test_phrase_fragments_are_not_terms():
-    from restore.infer import phrase_fragment
+    from restore.sites.inference import phrase_fragment
 
     # The optional halves of set phrases, opening with a conjunction ...
     assert all(phrase_fragment(s) for s in ("和留守", "和习主席", "及其实施细则精神"))
@@ -213,7 +218,7 @@ def test_phrase_fragments_are_not_terms():
 
 
 def test_strings_offered_at_several_junctions_rank_first():
-    from restore.infer import rank_offers
+    from restore.sites.inference import rank_offers
 
     # 一场生死大 is the only filler of one junction; 罢工 a minor one of three.
     score = {"一场生死大": 1.0, "罢工": 0.4, "大选": 0.9, "举行": 2.0}
@@ -223,11 +228,11 @@ def test_strings_offered_at_several_junctions_rank_first():
 
 
 def test_a_junction_the_reference_shows_as_it_stands_is_no_evidence():
-    from restore.infer import _reads_as_written
+    from restore.sites.inference import _reads_as_written
 
     index = CorpusIndex.find()
     if index is None:
-        pytest.skip("no corpus index built (restore index build)")
+        pytest.skip("no corpus index built (restore build index)")
     # 中央、国务院 is how the reference writes it: 宣讲团成员 between them proves nothing.
     assert _reads_as_written(index, "近日，中央、国务院印发了", 5, "宣讲团成员")
     # 营商，激 hardly occurs; 营商环境，激 does: a fill there is evidence of a deletion.
@@ -237,8 +242,8 @@ def test_a_junction_the_reference_shows_as_it_stands_is_no_evidence():
 
 
 def test_a_repeated_sentence_is_one_fill():
-    from restore.engine import Restorer
-    from restore.infer import _fills
+    from restore.engine.restorer import Restorer
+    from restore.sites.inference import _fills
 
     engine = Restorer(filter_list=FilterList("test", ("环境",)), use_index=False)
     sentence = "持续优化营商，激发市场主体活力。"
@@ -283,7 +288,7 @@ def test_siblings_carry_who_vouched_for_them():
 
 
 def test_a_large_crawl_is_read_as_a_uniform_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    from restore.cli import _site_texts
+    from restore.cli.lexicon import _site_texts
 
     crawl = tmp_path / "crawl.jsonl"
     pages = [f"第{i}页：推进铁、公建设。" for i in range(400)]
@@ -299,7 +304,7 @@ def test_a_large_crawl_is_read_as_a_uniform_sample(tmp_path: Path, capsys: pytes
 
 
 def test_site_list_takes_the_matched_lists_entries_the_pages_never_show():
-    from restore.infer import site_list_text
+    from restore.sites.matching import site_list_text
 
     inferred = [InferredEntry("政府", 20.0, 0, 9), InferredEntry("思想", 3.0, 0, 1)]
     known = FilterList("cms-list", ("政府", "营商环境", "铁路", "示威"))
@@ -330,7 +335,7 @@ def test_cli_match_writes_the_site_list(tmp_path: Path):
 
 
 def test_only_a_list_holding_the_inferred_deletions_lends_its_entries():
-    from restore.infer import ListMatch, lending_list
+    from restore.sites.matching import ListMatch, lending_list
 
     own, other = FilterList("own", ("政府", "铁路")), FilterList("other", ("枪支",))
     supported = ListMatch("own", 2, explained=0.94, contradicted=0.0, score=67.4)

@@ -1,14 +1,8 @@
 import pytest
 
-from restore.lexicon import (
-    LexiconError,
-    Phrase,
-    PhraseDictionary,
-    default_filter_list,
-    load_filter_list,
-    mine_phrases,
-    parse_filter_list,
-)
+from restore.errors import LexiconError
+from restore.models.lexicon import Phrase, PhraseDictionary, default_filter_list, load_filter_list, parse_filter_list
+from restore.training.phrases import mine_phrases
 
 
 def test_parse_handles_comments_commas_and_duplicates():

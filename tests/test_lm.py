@@ -2,8 +2,8 @@
 
 import pytest
 
-from restore import suggest
-from restore.detect import split_lines
+from restore.engine import suggest
+from restore.engine.detect import split_lines
 
 TEXT = "在机场、铁、公等口岸设置防控站，实行24小时不间断值守。"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from restore.engine import Restorer
-from restore.lm import ModelError
-from restore.neural import BOUNDARY, DEFAULT_NEURAL_DIR, UNKNOWN, NeuralLM, encode, load_neural, read_vocab
-from restore.train_neural import _stream, build_vocab
+from restore.engine.restorer import Restorer
+from restore.errors import ModelError
+from restore.models.neural import BOUNDARY, DEFAULT_NEURAL_DIR, UNKNOWN, NeuralLM, encode, load_neural, read_vocab
+from restore.training.neural import _stream, build_vocab
 
 from .conftest import run_cli
 
@@ -129,11 +129,11 @@ def test_training_on_a_gpu_that_is_not_there_is_one_line(tmp_path: Path):
         pytest.skip("this machine has a GPU")
     corpus = tmp_path / "tiny-train.jsonl"
     corpus.write_text(json.dumps({"id": "a", "text": "政府工作报告" * 20}, ensure_ascii=False) + "\n", "utf-8")
-    result = run_cli("neural", "train", "--corpus", str(corpus), "-o", str(tmp_path / "m"), "--device", "cuda")
+    result = run_cli("build", "neural", "--corpus", str(corpus), "-o", str(tmp_path / "m"), "--device", "cuda")
     err = result.stderr.decode()
     assert result.returncode != 0
     assert "no GPU" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
-    result = run_cli("neural", "train", "--corpus", str(corpus), "-o", str(tmp_path / "m"), "--device", "tpu")
+    result = run_cli("build", "neural", "--corpus", str(corpus), "-o", str(tmp_path / "m"), "--device", "tpu")
     err = result.stderr.decode()
     assert result.returncode != 0 and "unknown device" in err and "Traceback" not in err

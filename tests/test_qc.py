@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from restore.qc import check, find_boilerplate, find_mojibake, strip_boilerplate
+from restore.qc.checks import check, find_boilerplate, find_mojibake, strip_boilerplate
 
 from .conftest import FIXTURES, SEED, run_cli
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from restore.pipeline import RestoreStep
+from restore.batch.step import RestoreStep
 
 from .conftest import run_cli
 from .test_batch import _records, _write_jsonl
@@ -23,7 +23,7 @@ def local_cluster():
 
 
 def test_restore_dataset_adds_the_columns(local_cluster):
-    from restore.ray import restore_dataset
+    from restore.batch.ray import restore_dataset
 
     records = _records(20)
     # A dataset takes its execution options from the context when it is created.

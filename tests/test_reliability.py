@@ -364,6 +364,7 @@ def test_a_workspace_path_is_a_path_not_a_url(tmp_path: Path, name: str):
 
 
 def test_both_stores_take_long_keys_and_names_and_refuse_nul_alike(workspace_url, tmp_path: Path):
+    from restore.engine.config import EngineConfig
     from restore.review.sources import SourceItem
     from restore.review.store import Store
     from restore.review.workspace import Workspace
@@ -372,7 +373,7 @@ def test_both_stores_take_long_keys_and_names_and_refuse_nul_alike(workspace_url
     with Store(workspace_url) as store:
         doc, created = store.add_document(long_key, DAMAGED, {}, [], {"model": "m", "lexicon": "l"}, "a" * 300)
         assert created and store.document(doc).key == long_key
-    ws = Workspace(workspace_url, "评审员" * 60, use_index=False)
+    ws = Workspace(workspace_url, "评审员" * 60, EngineConfig(use_index=False))
     summary = ws.import_items([SourceItem("nul", "a\x00b"), SourceItem("after", DAMAGED + "。")])
     ws.close()
     assert summary.imported == 1 and len(summary.problems) == 1 and "NUL" in summary.problems[0].message

@@ -1,4 +1,4 @@
-from restore.simulate import GoldGap, damage, deletions
+from restore.evaluation.simulate import GoldGap, damage, deletions
 
 
 def test_sequential_deletion_in_list_order():

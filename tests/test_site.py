@@ -7,9 +7,9 @@ import json
 import pytest
 
 from restore import Restorer
-from restore.lexicon import default_filter_list
-from restore.simulate import damage
-from restore.site import SiteProfile
+from restore.evaluation.simulate import damage
+from restore.models.lexicon import default_filter_list
+from restore.sites.profile import SiteProfile
 
 from .conftest import FIXTURES, run_cli
 
@@ -136,12 +136,13 @@ def test_review_import_same_site(tmp_path):
 def test_batch_resume_header_with_site_exclusions(tmp_path):
     """A resumed --same-site run must recognise its own partial file (the header goes
     through JSON, where tuples come back as lists)."""
-    from restore.batch import _header
-    from restore.pipeline import StepConfig
+    from restore.batch.runner import _header
+    from restore.batch.step import RestoreStep
+    from restore.engine.config import EngineConfig
 
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "x"}\n', encoding="utf-8")
-    header = _header(src, StepConfig(exclude=("政府", "坚持")), "id")
+    header = _header(src, RestoreStep(engine_config=EngineConfig(exclude=("政府", "坚持"))), "id")
     assert json.loads(json.dumps(header, ensure_ascii=False)) == header
 
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from restore.cli import main
-from restore.lm import CharLM
-from restore.typos import find_typos, load_corrector, particle_typos
+from restore.models.lm import CharLM
+from restore.qc.typos import find_typos, load_corrector, particle_typos
 
 SWAPPED = [
     ("我们要认真的学习文件精神。", "的", "地"),

@@ -14,7 +14,7 @@ import lzma
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import TruncatedInput
+from restore.errors import TruncatedInput
 
 COMPRESSED = (".gz", ".xz", ".zst", ".bz2")
 

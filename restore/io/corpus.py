@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import lzma
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..errors import CorpusError, TruncatedInput
-from .compression import damage_message, open_text
-from .records import collection_files, is_jsonl
+from restore.errors import CorpusError, ModelError, TruncatedInput
+from restore.io.compression import damage_message, open_text
+from restore.io.records import collection_files, is_jsonl
 
 __all__ = ["CorpusError", "corpus_files", "is_jsonl", "iter_documents", "iter_paragraphs"]
 
@@ -59,3 +60,25 @@ def iter_paragraphs(source: Path) -> Iterator[str]:
         for para in text.split("\n"):
             if para.strip():
                 yield para
+
+
+# Documents whose id hashes into this bucket are withheld from the LM so the decision
+# model can be fitted on text the LM has not memorised (still train split, never dev).
+HELDOUT_MODULUS = 50
+
+
+def is_heldout(doc_id: str) -> bool:
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "little") % HELDOUT_MODULUS == 0
+
+
+def check_training_sources(sources: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for source in sources:
+        for path in corpus_files(source):
+            if "-dev" in path.name or "holdout" in path.parts:
+                continue  # evaluation data never trains a model
+            files.append(path)
+    if not files:
+        raise ModelError("no training files found (files named *-dev* are never used for training)")
+    return files

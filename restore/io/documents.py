@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from restore.errors import InputError
 
 # About 2.7M Chinese characters: a heavily damaged document that size peaks near 1 GB.
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024

@@ -13,17 +13,19 @@ from __future__ import annotations
 import io
 import json
 import lzma
+import random
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-from ..errors import CollectionError, InputError
-from .compression import damage_message, open_binary, strip_compression
-from .documents import looks_binary, read_document, too_large
+from restore.errors import CollectionError, InputError
+from restore.io.compression import damage_message, open_binary, strip_compression
+from restore.io.documents import looks_binary, read_document, too_large
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")
+T = TypeVar("T")
 # JSON escapes (\u4e00 is six bytes for three of UTF-8) can make a line several times
 # longer than its text; a line past this is skipped unread.
 ESCAPE_ALLOWANCE = 6
@@ -299,3 +301,25 @@ class Reader:
             yield from self._items
         except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
             raise CollectionError(damage_message(self.path, exc)) from None
+
+
+def reservoir(items: Iterable[T], size: int, seed: int = 0) -> tuple[list[T], int]:
+    """A uniform sample of ``size`` items (all when ``size`` is 0) and how many there
+    were: reservoir sampling with a fixed seed, so a crawl of millions of pages is read
+    once, in bounded memory, and the same crawl always gives the same sample.
+
+    >>> reservoir(range(10), 3)
+    ([5, 1, 6], 10)
+    """
+    rng = random.Random(seed)
+    sample: list[T] = []
+    seen = 0
+    for item in items:
+        seen += 1
+        if not size or len(sample) < size:
+            sample.append(item)
+        else:
+            slot = rng.randrange(seen)
+            if slot < size:
+                sample[slot] = item
+    return sample, seen

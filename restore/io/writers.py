@@ -15,8 +15,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import OutputError
-from .names import cut_bytes
+from restore.errors import OutputError
+from restore.io.names import cut_bytes
 
 __all__ = ["OutputError", "check_outputs", "is_special", "same_file", "temp_for", "finish_temp", "write_atomic"]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 from xml.etree import ElementTree
 
-from .. import __version__
-from ..document import Insertion, Restoration
-from ..io.names import output_names, short_hash
-from ..io.writers import finish_temp, temp_for, write_atomic
-from .store import DecisionRecord, DocumentRecord, Store
+from restore import __version__
+from restore.document import Insertion, Restoration
+from restore.io.names import output_names, short_hash
+from restore.io.writers import finish_temp, temp_for, write_atomic
+from restore.review.store import DecisionRecord, DocumentRecord, Store
 
 Format = Literal["txt", "jsonl", "tei"]
 FORMATS: tuple[str, ...] = ("txt", "jsonl", "tei")

@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..document import Candidate, Evidence, Gap
-from .store import Feedback, context_at
+from restore.document import Candidate, Evidence, Gap
+from restore.review.store import Feedback, context_at
 
 # Log-odds per decision on the same string in the same context (two characters each
 # side), and the cap. One such decision outweighs all but the surest engine verdicts.

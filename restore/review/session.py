@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .store import Conflict, DocumentRecord, GapRecord, Store, WorkspaceError
+from restore.review.store import Conflict, DocumentRecord, GapRecord, Store, WorkspaceError
 
 CONTEXT = 40
 

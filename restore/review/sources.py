@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CollectionError
-from ..io.documents import MAX_DOCUMENT_BYTES, InputError, read_document
-from ..io.records import Reader, collection_files, is_jsonl
+from restore.errors import CollectionError
+from restore.io.documents import MAX_DOCUMENT_BYTES, InputError, read_document
+from restore.io.records import Reader, collection_files, is_jsonl
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
-from ..document import Candidate, Evidence, Gap, GapKind
+from restore.document import Candidate, Evidence, Gap, GapKind
 
 SCHEMA_VERSION = 3
 DEFAULT_WORKSPACE = "restore.db"

@@ -9,8 +9,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..document import Evidence
-from .session import GapView, ReviewSession
+from restore.document import Evidence
+from restore.review.session import GapView, ReviewSession
 
 HELP = (
     "a/enter accept · 1-9 pick · r reject · e edit · u unknown · s skip · z undo · "

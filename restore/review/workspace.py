@@ -13,15 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from ..document import Gap
-from ..engine import Restorer
-from ..lexicon import FilterList, resolve_filter_list
-from .learning import apply_feedback
-from .sources import SourceItem, SourceProblem
-from .store import Conflict, Store, content_hash
+from restore.document import Gap
+from restore.engine.config import EngineConfig
+from restore.engine.restorer import Restorer
+from restore.models.lexicon import FilterList, resolve_filter_list
+from restore.review.learning import apply_feedback
+from restore.review.sources import SourceItem, SourceProblem
+from restore.review.store import Conflict, Store, content_hash
 
 
 @dataclass
@@ -41,32 +40,16 @@ class BulkSummary:
 
 
 class Workspace:
-    def __init__(
-        self,
-        db: str,
-        reviewer: str,
-        model_dir: Path | None = None,
-        lexicons: Sequence[str] = (),
-        replace_lexicon: bool = False,
-        create: bool = True,
-        index: str | None = None,
-        use_index: bool = True,
-        neural: str | None = None,
-        use_neural: bool = False,
-        exclude: Sequence[str] = (),
-    ):
-        """``index``/``use_index``, ``neural``/``use_neural``: long-context evidence, as for ``Restorer``;
-        ``exclude``: list entries the site's pages show intact (``site.SiteProfile``)."""
+    """A review workspace: the store, the reviewer, and the engine that suggests.
+
+    ``config`` is the engine's settings (:class:`~restore.engine.config.EngineConfig`),
+    as for ``restore fix``; its ``exclude`` holds the entries the site's pages show intact.
+    """
+
+    def __init__(self, db: str, reviewer: str, config: EngineConfig | None = None, create: bool = True):
         self.store = Store(db, create=create)
         self.reviewer = reviewer
-        self._engine_args = (model_dir, list(lexicons), replace_lexicon)
-        self._evidence: dict[str, Any] = {
-            "index": index,
-            "use_index": use_index,
-            "neural": neural,
-            "use_neural": use_neural,
-            "exclude": tuple(exclude),
-        }
+        self.config = config or EngineConfig()
         self._restorer: Restorer | None = None
         self._typed: tuple[str, ...] | None = None
 
@@ -81,20 +64,27 @@ class Workspace:
 
     def exclude(self, entries: Sequence[str]) -> None:
         """Never propose these list entries (a site profile's ``not_filtered``)."""
-        self._evidence["exclude"] = tuple(entries)
+        self.config = self.config.with_exclude(tuple(entries))
         self._restorer = None
 
     def restorer(self) -> Restorer:
         """The engine, with the strings reviewers typed added to its filter list."""
         typed = self.store.feedback().typed
         if self._restorer is None or typed != self._typed:
-            model_dir, lexicons, replace = self._engine_args
-            flist = resolve_filter_list(lexicons, replace=replace)
+            c = self.config
+            flist = resolve_filter_list(list(c.lexicons), replace=c.replace_lexicon)
             if typed:
                 flist = flist.merged(FilterList("workspace", typed))
-            # A string a reviewer typed is evidence from this site itself: no profile rules it out.
-            evidence = {**self._evidence, "exclude": tuple(e for e in self._evidence["exclude"] if e not in typed)}
-            self._restorer = Restorer(model_dir=model_dir, filter_list=flist, **evidence)
+            self._restorer = Restorer(
+                model_dir=c.model_dir,
+                filter_list=flist,
+                index=c.index,
+                use_index=c.use_index,
+                neural=c.neural,
+                use_neural=c.use_neural,
+                # A string a reviewer typed is evidence from this site itself: no profile rules it out.
+                exclude=tuple(e for e in c.exclude if e not in typed),
+            )
             self._typed = typed
         return self._restorer
 

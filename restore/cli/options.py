@@ -1,0 +1,221 @@
+"""What every command shares: the one-line failure, the engine and input options, the
+progress bars. Engine options arrive as one explicit :class:`EngineOptions` argument and
+become an :class:`~restore.engine.config.EngineConfig`; nothing travels through the
+click context."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from restore.engine.config import EngineConfig
+from restore.engine.restorer import Restorer
+from restore.errors import LexiconError, ModelError, RestoreError
+from restore.io.documents import MAX_DOCUMENT_BYTES, InputError, SourceDocument, read_document
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Failure(click.ClickException):
+    """One line on stderr, non-zero exit."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"restore: error: {self.message}", err=True)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The engine options of one command line, as given."""
+
+    lexicons: tuple[str, ...] = ()
+    replace_lexicon: bool = False
+    model_dir: Path | None = None
+    index: str | None = None  # DIR, "none", or None for the built one
+    neural: str | None = None  # "on", DIR, or None/"none"/"off"
+    same_site: bool = False
+    site: tuple[str, ...] = ()
+
+    def config(self, exclude: Sequence[str] = ()) -> EngineConfig:
+        if self.replace_lexicon and not self.lexicons:
+            raise Failure("--replace-lexicon needs at least one --lexicon")
+        index_off = self.index is not None and self.index.lower() == "none"
+        neural = (self.neural or "none").lower()
+        use_neural = neural not in ("none", "off")
+        return EngineConfig(
+            model_dir=str(self.model_dir) if self.model_dir else None,
+            lexicons=tuple(self.lexicons),
+            replace_lexicon=self.replace_lexicon,
+            index=None if index_off else self.index,
+            use_index=not index_off,
+            neural=self.neural if use_neural and neural not in ("on", "default") else None,
+            use_neural=use_neural,
+            exclude=tuple(exclude),
+        )
+
+    @property
+    def profiles_site(self) -> bool:
+        return bool(self.site) or self.same_site
+
+
+ENGINE_FIELDS = ("lexicons", "replace_lexicon", "model_dir", "index", "neural", "same_site", "site")
+
+
+def engine_options(func: F) -> F:
+    """Add the engine options; the command receives them as ``engine: EngineOptions``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        engine = EngineOptions(**{name: kwargs.pop(name) for name in ENGINE_FIELDS})
+        return func(*args, engine=engine, **kwargs)
+
+    options = [
+        click.option(
+            "--lexicon",
+            "lexicons",
+            multiple=True,
+            help="Filter list file (one string per line); adds to the default list. Repeatable.",
+        ),
+        click.option("--replace-lexicon", is_flag=True, help="Use only the --lexicon lists, not the default one."),
+        click.option(
+            "--model", "model_dir", type=click.Path(path_type=Path), help="Model directory (default: bundled)."
+        ),
+        click.option(
+            "--index",
+            metavar="DIR|none",
+            help="Corpus index for long-context evidence (default: the one `restore build index` made, "
+            "if any); 'none' turns it off.",
+        ),
+        click.option(
+            "--neural",
+            metavar="on|DIR|none",
+            help="Also rescore uncertain gaps with the neural character model: 'on' for the bundled one, or its "
+            "directory (default: none; more exact restorations, about 40% slower).",
+        ),
+        click.option(
+            "--same-site",
+            is_flag=True,
+            help="The inputs are pages of one site: list entries that several of them show intact are not "
+            "the site's filter and are not proposed.",
+        ),
+        click.option(
+            "--site",
+            multiple=True,
+            metavar="PATH",
+            help="Other pages of the same site (files, directories, JSONL); as --same-site. Repeatable.",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def input_options(func: F) -> F:
+    func = click.option("--encoding", help="Decode inputs with this encoding instead of requiring UTF-8.")(func)
+    func = click.option(
+        "--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest document accepted."
+    )(func)
+    return func
+
+
+def corpus_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--corpus",
+        "corpora",
+        multiple=True,
+        required=True,
+        type=click.Path(exists=True, path_type=Path),
+        help=help_text,
+    )
+
+
+def site_exclusions(engine: EngineOptions, inputs: Iterable[str] = ()) -> tuple[str, ...]:
+    """List entries the site's own pages show intact (--site pages, and ``inputs`` with
+    --same-site): a deleting filter leaves none of its strings, so these are not on it."""
+    from restore.review.sources import SourceProblem, iter_sources
+    from restore.sites.profile import profile_site
+
+    if not engine.profiles_site:
+        return ()
+
+    def pages() -> Iterator[str]:
+        for item in iter_sources(engine.site):
+            if isinstance(item, SourceProblem):
+                click.echo(f"restore: error: {item.where}: {item.message} (skipped)", err=True)
+            else:
+                yield item.text
+        if engine.same_site:
+            yield from inputs
+
+    try:
+        profile = profile_site(progress(pages(), "reading the site's pages"), engine.config())
+    except RestoreError as exc:
+        raise Failure(str(exc)) from None
+    if profile.pages == 0:
+        raise Failure("no usable site pages in " + ", ".join(engine.site))
+    click.echo(profile.summary(), err=True)
+    return profile.not_filtered()
+
+
+def make_restorer(engine: EngineOptions, exclude: Sequence[str] = ()) -> Restorer:
+    try:
+        return Restorer.from_config(engine.config(exclude))
+    except (ModelError, LexiconError) as exc:
+        raise Failure(str(exc)) from None
+
+
+def progress(items: Sequence[Any] | Any, description: str, total: int | None = None) -> Any:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(
+        items,
+        description=description,
+        total=total,
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+@contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """One bar on stderr for work in stages over the same texts: (stage, done, total)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    with bar:
+        task = bar.add_task("", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        yield update
+
+
+def load_inputs(files: Sequence[str], encoding: str | None, max_bytes: int) -> list[SourceDocument]:
+    if not files:
+        raise Failure("no input files given")
+    docs = []
+    for name in files:
+        try:
+            docs.append(read_document(name, encoding, max_bytes))
+        except InputError as exc:
+            raise Failure(str(exc)) from None
+    return docs
