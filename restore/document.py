@@ -7,13 +7,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 GapKind = Literal["deletion", "mask", "unknown"]
+# Where a piece of evidence comes from: the language models, the filter list, a mined
+# phrase, the document itself, the corpus index, the neural model, a site's mask, a
+# reviewer or the workspace's lexicon, and the threshold that applied a restoration.
+EvidenceKind = Literal[
+    "lm", "lexicon", "phrase", "document", "index", "neural", "mask", "reviewer", "workspace", "threshold"
+]
 
 
 @dataclass(frozen=True)
 class Evidence:
     """One reason behind a candidate, in the spirit of ftfy's explanations."""
 
-    kind: str  # "lm", "lexicon", "phrase", "document", "index", "mask", "reviewer"
+    kind: EvidenceKind
     detail: str
     value: float | None = None
 

@@ -125,16 +125,16 @@ def test_clear_gaps_elsewhere_in_the_document_support_a_weak_one(restorer):
 
 def test_document_support_tries_lost_strings_at_quiet_junctions():
     from restore import Restorer
-    from restore.engine.detect import DEFAULT_SCREEN, QUIET_FLOOR, quiet_sites
+    from restore.engine.detect import DEFAULT_SCREEN, QUIET_FLOOR, quiet_junctions
 
     # 政府 is plainly lost in several places; 转变⟦政府⟧职能 reads fluently without it.
     text = "省召开常务会议，研究工作报告。会议强调，各级要转变职能，建设人民满意的服务型。市县要抓好落实。"
     plain = Restorer(use_index=False, document_support=False)
     supported = Restorer(use_index=False)
-    quiet = {r.site.offset for r in supported.analyse(text).results if r.site.surprisal < DEFAULT_SCREEN}
-    assert all(r.site.surprisal >= DEFAULT_SCREEN or r.site.signatures for r in plain.analyse(text).results)
+    quiet = {r.junction.offset for r in supported.analyse(text).results if r.junction.surprisal < DEFAULT_SCREEN}
+    assert all(r.junction.surprisal >= DEFAULT_SCREEN or r.junction.signatures for r in plain.analyse(text).results)
     assert quiet, "the support pass examined no quiet junction"
     found = {g.offset: g.best.text for g in supported.scan(text, report=0.0) if g.best}
     assert all(found[o] == "政府" for o in quiet)
-    sites = list(quiet_sites(text, supported.lm, skip=quiet))
+    sites = list(quiet_junctions(text, supported.lm, skip=quiet))
     assert sites and all(QUIET_FLOOR <= s.surprisal < DEFAULT_SCREEN and s.offset not in quiet for s in sites)

@@ -36,6 +36,10 @@ FEATURES = (
 )
 
 
+# Each feature's position in a feature vector, so code reads features by name.
+FEATURE = {name: i for i, name in enumerate(FEATURES)}
+
+
 def _clip(x: float, lo: float = -10.0, hi: float = 10.0) -> float:
     return lo if x < lo else hi if x > hi else x
 

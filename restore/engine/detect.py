@@ -1,11 +1,11 @@
 """Detect: find junctions between characters where text is likely missing.
 
-Three kinds of evidence raise a junction as a gap site:
+Three kinds of evidence raise a junction for examination:
 - the language models, read from both sides: a deletion splices two contexts that were
   never adjacent, so the next character is surprising from the left and the previous one
   from the right;
 - phrase signatures: a set phrase with its filter string cut out (营商政策 for 营商环境政策);
-- explicit masks that some sites write instead of deleting (□ ■ ＊ * × XX).
+- explicit masks that some junctions write instead of deleting (□ ■ ＊ * × XX).
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ class Line:
 
 
 @dataclass
-class Site:
+class Junction:
     """A junction worth examining, with the evidence that raised it."""
 
     line: Line
-    junction: int
+    index: int  # the junction's place in the line: after this many model tokens
     surprisal: float
     signatures: list[SignatureHit] = field(default_factory=list)
-    # Set when the site was found in a provisionally restored text: the offset in the
+    # Set when the junction was found in a provisionally restored text: the offset in the
     # original document that this junction corresponds to.
     original_offset: int | None = None
 
@@ -59,7 +59,7 @@ class Site:
     def offset(self) -> int:
         if self.original_offset is not None:
             return self.original_offset
-        return self.line.junction_offset(self.junction)
+        return self.line.junction_offset(self.index)
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def find_masks(text: str) -> list[Mask]:
     return [Mask(m.start(), m.end()) for m in MASK_RE.finditer(text)]
 
 
-def detect_sites(
+def detect_junctions(
     text: str,
     lm: CharLM,
     phrases: PhraseDictionary,
@@ -113,7 +113,7 @@ def detect_sites(
     near: set[int] | None = None,
     radius: int | None = None,
     force: bool = False,
-) -> Iterator[Site]:
+) -> Iterator[Junction]:
     """All junctions that deserve candidate scoring, in document order.
 
     With ``near``, only lines holding one of those offsets are scored, and only junctions
@@ -144,11 +144,11 @@ def detect_sites(
             s = junction_surprisal(line.scores, j)
             hits = hits_by_offset.get(line.junction_offset(j), [])
             if s >= screen or hits or (force and wanted is not None):
-                yield Site(line, j, s, hits)
+                yield Junction(line, j, s, hits)
 
 
 # Four of one character in a row is not prose (国国国国, ------): nothing a filter deleted
-# hides inside such a run, and a page of them would make every junction a site.
+# hides inside such a run, and a page of them would make every junction a junction.
 RUN = 4
 
 
@@ -169,15 +169,15 @@ def inside_runs(tokens: list[str]) -> set[int]:
 QUIET_FLOOR = 1.5
 
 
-def quiet_sites(
+def quiet_junctions(
     text: str,
     lm: CharLM,
     skip: set[int],
     screen: float = DEFAULT_SCREEN,
     floor: float = QUIET_FLOOR,
     wanted: Callable[[str | None, str | None], bool] | None = None,
-) -> Iterator[Site]:
-    """Junctions too unsurprising for ``detect_sites`` (but at least ``floor``), except
+) -> Iterator[Junction]:
+    """Junctions too unsurprising for ``detect_junctions`` (but at least ``floor``), except
     those at offsets in ``skip``; with ``wanted(left, right)``, only junctions between
     tokens it accepts, and only lines holding one are scored.
 
@@ -204,4 +204,4 @@ def quiet_sites(
         for j in junctions:
             s = junction_surprisal(line.scores, j)
             if floor <= s < screen:
-                yield Site(line, j, s)
+                yield Junction(line, j, s)

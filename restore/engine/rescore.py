@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from restore.engine.decision import DecisionModel
-from restore.engine.suggest import Scored, SiteResult
+from restore.engine.suggest import JunctionResult, Scored
 from restore.models.index import BOUNDARY, CorpusIndex, LongContext
 from restore.models.neural import LEFT as NEURAL_LEFT
 from restore.models.neural import RIGHT as NEURAL_RIGHT
@@ -74,9 +74,9 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def contexts(result: SiteResult) -> tuple[str, str]:
+def contexts(result: JunctionResult) -> tuple[str, str]:
     """The text around the junction as the models saw it; a line edge reads as BOUNDARY."""
-    tokens, j = result.site.line.tokens, result.site.junction
+    tokens, j = result.junction.line.tokens, result.junction.index
     left = "".join(tokens[max(0, j - WINDOW) : j])
     right = "".join(tokens[j : j + WINDOW])
     if j - WINDOW < 0:
@@ -93,9 +93,9 @@ def long_context(index: CorpusIndex, left: str, right: str, candidates: Sequence
     ]
 
 
-def neural_contexts(result: SiteResult) -> tuple[str, str]:
+def neural_contexts(result: JunctionResult) -> tuple[str, str]:
     """The wider window the neural model reads; a line edge reads as a line break."""
-    tokens, j = result.site.line.tokens, result.site.junction
+    tokens, j = result.junction.line.tokens, result.junction.index
     left = "".join(tokens[max(0, j - NEURAL_LEFT) : j])
     right = "".join(tokens[j : j + NEURAL_RIGHT])
     if j - NEURAL_LEFT < 0:
@@ -136,7 +136,7 @@ def features(
     return rows
 
 
-def shortlisted(result: SiteResult) -> list[Scored]:
+def shortlisted(result: JunctionResult) -> list[Scored]:
     if not result.scored:
         return []
     top = result.scored[0].confidence
@@ -184,7 +184,7 @@ class Rescorer:
         return out
 
     def evidence(
-        self, result: SiteResult
+        self, result: JunctionResult
     ) -> tuple[list[tuple[Scored, LongContext | None, float | None, list[float]]], DecisionModel | None]:
         """Rescoring features of the shortlisted candidates at one junction, and the model
         that reads them (nothing if the junction is not shortlisted)."""
@@ -206,7 +206,7 @@ class Rescorer:
         items = [(s, found[k] if found else None, gains[k] if gains else None, rows[k]) for k, s in enumerate(chosen)]
         return items, model
 
-    def rescore(self, results: Sequence[SiteResult]) -> None:
+    def rescore(self, results: Sequence[JunctionResult]) -> None:
         for result in results:
             items, model = self.evidence(result)
             if model is None:

@@ -18,9 +18,9 @@ from restore.document import Evidence, Gap, Insertion, Restoration
 from restore.engine.config import EngineConfig
 from restore.engine.decision import DEFAULT_PATH as DEFAULT_DECISION
 from restore.engine.decision import DecisionModel
-from restore.engine.detect import DEFAULT_SCREEN, detect_sites, find_masks, quiet_sites
+from restore.engine.detect import DEFAULT_SCREEN, detect_junctions, find_masks, quiet_junctions
 from restore.engine.rescore import Rescorer, rescore_path
-from restore.engine.suggest import SiteResult, Suggester
+from restore.engine.suggest import JunctionResult, Suggester
 from restore.errors import ModelError
 from restore.models.index import CorpusIndex
 from restore.models.lexicon import FilterList, PhraseDictionary, resolve_filter_list
@@ -83,20 +83,20 @@ class _Staged:
         return offset if self.position(offset) == position else None
 
 
-def _promote(merged: dict[int, SiteResult], offset: int, result: SiteResult) -> None:
+def _promote(merged: dict[int, JunctionResult], offset: int, result: JunctionResult) -> None:
     """Keep the second-pass view of a junction when it is more confident."""
     if not result.scored:
         return
     old = merged.get(offset)
     if old is None or not old.scored or result.scored[0].confidence > old.scored[0].confidence:
-        result.site.original_offset = offset
+        result.junction.original_offset = offset
         merged[offset] = result
 
 
 @dataclass
 class Analysis:
     text: str
-    results: list[SiteResult]
+    results: list[JunctionResult]
 
 
 class Restorer:
@@ -188,17 +188,17 @@ class Restorer:
         radius: int | None = None,
         force: bool = False,
         support: Counter[str] | None = None,
-    ) -> list[SiteResult]:
+    ) -> list[JunctionResult]:
         results = []
         previous = None
-        for site in detect_sites(text, self.lm, self.phrases, self.screen, near, radius, force):
-            if previous is not None and site.line is not previous:
+        for junction in detect_junctions(text, self.lm, self.phrases, self.screen, near, radius, force):
+            if previous is not None and junction.line is not previous:
                 previous.scores = None  # a line's kenlm states are not needed once it is scored
-            result = self.suggester.score_site(site)
+            result = self.suggester.score_junction(junction)
             # Keep only what can become a gap: memory then follows the damage, not the length.
-            if result.scored or site.surprisal >= UNKNOWN_SURPRISAL:
+            if result.scored or junction.surprisal >= UNKNOWN_SURPRISAL:
                 results.append(result)
-            previous = site.line
+            previous = junction.line
         if previous is not None:
             previous.scores = None
         self.suggester.featurise(results, document, support)
@@ -210,7 +210,7 @@ class Restorer:
             self.rescorer.rescore(analysis.results)
         return analysis
 
-    def _support_pass(self, text: str, results: list[SiteResult]) -> list[SiteResult]:
+    def _support_pass(self, text: str, results: list[JunctionResult]) -> list[JunctionResult]:
         """Quiet junctions that could take a string this document clearly lost elsewhere.
 
         Only those strings are tried, and only where the bigram table allows them, so the
@@ -220,7 +220,7 @@ class Restorer:
             return []
         wanted = frozenset(support)
         compatible = self.suggester.compatible
-        # The strings that fit between two characters, worked out once per pair: quiet_sites
+        # The strings that fit between two characters, worked out once per pair: quiet_junctions
         # asks before scoring a line, and the scoring below uses the same answer.
         fitting: dict[tuple[str | None, str | None], list[str]] = {}
 
@@ -230,16 +230,16 @@ class Restorer:
                 fitting[key] = sorted(wanted.intersection(compatible(left, right)))
             return bool(fitting[key])
 
-        found: list[SiteResult] = []
+        found: list[JunctionResult] = []
         previous = None
-        skip = {r.site.offset for r in results}
-        for site in quiet_sites(text, self.lm, skip, self.screen, wanted=fits):
-            if previous is not None and site.line is not previous:
+        skip = {r.junction.offset for r in results}
+        for junction in quiet_junctions(text, self.lm, skip, self.screen, wanted=fits):
+            if previous is not None and junction.line is not previous:
                 previous.scores = None  # as in _pass: memory follows the damage
-            previous = site.line
-            tokens, j = site.line.tokens, site.junction
+            previous = junction.line
+            tokens, j = junction.line.tokens, junction.index
             texts = fitting[(tokens[j - 1] if j > 0 else None, tokens[j] if j < len(tokens) else None)]
-            result = self.suggester.score_strings(site, texts)
+            result = self.suggester.score_strings(junction, texts)
             if result.scored and result.scored[0].gain > 0:
                 found.append(result)
         if previous is not None:
@@ -250,8 +250,8 @@ class Restorer:
     def _ngram_analysis(self, text: str) -> Analysis:
         results = self._pass(text, text)
         if self.support_pass:
-            results = sorted(results + self._support_pass(text, results), key=lambda r: r.site.offset)
-        merged = {r.site.offset: r for r in results}
+            results = sorted(results + self._support_pass(text, results), key=lambda r: r.junction.offset)
+        merged = {r.junction.offset: r for r in results}
         # Second pass. Adjacent deletions hide each other (习总 is 习⟦近平⟧总⟦书记⟧), so
         # (a) junctions around provisional insertions are re-examined with them in place,
         # and (b) each provisional insertion with another nearby is re-judged with only
@@ -261,19 +261,19 @@ class Restorer:
         segments: dict[int, tuple[int, dict[int, str]]] = {}
         for r in results:
             if r.scored and r.scored[0].confidence >= PROVISIONAL:
-                line = r.site.line
+                line = r.junction.line
                 end = line.positions[-1] + 1 if line.positions else line.start
-                segments.setdefault(line.start, (end, {}))[1][r.site.offset - line.start] = r.scored[0].text
+                segments.setdefault(line.start, (end, {}))[1][r.junction.offset - line.start] = r.scored[0].text
         if not segments:
             return Analysis(text, results)
         support = self.suggester.support(results)
-        settled = {r.site.offset for r in results if r.scored and r.scored[0].confidence >= SETTLED}
+        settled = {r.junction.offset for r in results if r.scored and r.scored[0].confidence >= SETTLED}
         reach = 2 * self.lm.order
         for start, (end, provisional) in segments.items():
             segment = text[start:end]
             staged = _Staged(segment, provisional)
             for r in self._pass(staged.text, text, near=staged.boundaries, support=support):
-                origin = staged.origin(r.site.offset)
+                origin = staged.origin(r.junction.offset)
                 if origin is not None:
                     _promote(merged, start + origin, r)
             for offset in provisional:
@@ -285,7 +285,7 @@ class Restorer:
                 staged = _Staged(segment, others)
                 target = staged.position(offset)
                 for r in self._pass(staged.text, text, near={target}, radius=0, force=True, support=support):
-                    if r.site.offset == target:
+                    if r.junction.offset == target:
                         _promote(merged, start + offset, r)
         return Analysis(text, [merged[k] for k in sorted(merged)])
 
@@ -294,10 +294,10 @@ class Restorer:
         for r in analysis.results:
             candidates = self.suggester.candidates(r)
             if candidates and candidates[0].confidence >= report:
-                gaps.append(Gap(r.site.offset, "deletion", candidates))
-            elif r.site.surprisal >= UNKNOWN_SURPRISAL and _is_unknown_gap(analysis.text, r.site.offset):
+                gaps.append(Gap(r.junction.offset, "deletion", candidates))
+            elif r.junction.surprisal >= UNKNOWN_SURPRISAL and _is_unknown_gap(analysis.text, r.junction.offset):
                 weak = tuple(c for c in candidates if c.confidence >= 0.05)
-                gaps.append(Gap(r.site.offset, "unknown", weak))
+                gaps.append(Gap(r.junction.offset, "unknown", weak))
         for mask in find_masks(analysis.text):
             gaps.append(Gap(mask.start, "mask", (), (mask.start, mask.end)))
         gaps.sort(key=lambda g: g.offset)

@@ -1,6 +1,6 @@
-"""Suggest: rank what could fill each gap site, and say why.
+"""Suggest: rank what could fill each junction, and say why.
 
-For every site raised by ``detect``, each filter-list entry is scored by how much more
+For every junction raised by ``detect``, each filter-list entry is scored by how much more
 likely both directional models find the text with the entry put back. The best entries
 are also tried in pairs (环境+保护), since a filter that deletes two adjacent strings
 leaves one gap. The decision model turns each candidate's evidence into a confidence.
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from restore.document import Candidate, Evidence
-from restore.engine.decision import DecisionModel
-from restore.engine.detect import Site
+from restore.engine.decision import FEATURE, DecisionModel
+from restore.engine.detect import Junction
 from restore.models.index import LongContext
 from restore.models.lexicon import FilterList
 from restore.models.lm import CharLM, LineScores
@@ -40,7 +40,7 @@ RESCUE_FIRST_TOKEN_FLOOR = -1.0
 RESCUE_CHAR_FLOOR = -1.5
 RESCUE_STRING_FLOOR = -3.5
 PAIR_SEEDS = 2  # best single candidates extended into pairs
-KEEP = 5  # candidates kept per site
+KEEP = 5  # candidates kept per junction
 
 
 @dataclass
@@ -60,8 +60,8 @@ class Scored:
 
 
 @dataclass
-class SiteResult:
-    site: Site
+class JunctionResult:
+    junction: Junction
     scored: list[Scored]
 
     @property
@@ -144,10 +144,10 @@ class Suggester:
             self._prior[text] = p
         return p
 
-    def score_site(self, site: Site) -> SiteResult:
-        line = site.line
+    def score_junction(self, junction: Junction) -> JunctionResult:
+        line = junction.line
         assert line.scores is not None
-        j = site.junction
+        j = junction.index
         tokens = line.tokens
         left = tokens[j - 1] if j > 0 else None
         right = tokens[j] if j < len(tokens) else None
@@ -178,15 +178,15 @@ class Suggester:
             pair.pair = True
             scored.append(pair)
         scored.sort(key=lambda s: s.gain, reverse=True)
-        return SiteResult(site, scored[:KEEP])
+        return JunctionResult(junction, scored[:KEEP])
 
-    def score_strings(self, site: Site, texts: Iterable[str]) -> SiteResult:
-        """Score only the given strings at a site (no pairs): the document-support pass."""
-        line = site.line
+    def score_strings(self, junction: Junction, texts: Iterable[str]) -> JunctionResult:
+        """Score only the given strings at a junction (no pairs): the document-support pass."""
+        line = junction.line
         assert line.scores is not None
-        scored = self._both_ways(line.scores, site.junction, texts)
+        scored = self._both_ways(line.scores, junction.index, texts)
         scored.sort(key=lambda s: s.gain, reverse=True)
-        return SiteResult(site, scored[:KEEP])
+        return JunctionResult(junction, scored[:KEEP])
 
     def _both_ways(self, scores: LineScores, j: int, texts: Iterable[str]) -> list[Scored]:
         """Candidates that pass the cheap floor from either side, with both exact gains.
@@ -220,7 +220,7 @@ class Suggester:
             out.append(Scored(text, f, b))
         return out
 
-    def support(self, results: Sequence[SiteResult]) -> Counter[str]:
+    def support(self, results: Sequence[JunctionResult]) -> Counter[str]:
         """How often each string clearly wins a junction of the document.
 
         A filter deletes every occurrence of its strings, so where one gap is plainly
@@ -228,23 +228,23 @@ class Suggester:
         """
         return Counter(r.scored[0].text for r in results if r.scored and r.scored[0].gain >= SUPPORT_GAIN)
 
-    def featurise(self, results: Sequence[SiteResult], document: str, support: Counter[str] | None = None) -> None:
-        """Fill features and confidences; needs all sites of a document (for neighbours).
+    def featurise(self, results: Sequence[JunctionResult], document: str, support: Counter[str] | None = None) -> None:
+        """Fill features and confidences; needs all junctions of a document (for neighbours).
 
         ``support`` comes from the first pass when only some junctions are re-judged."""
         if support is None:
             support = self.support(results)
         best_at: dict[tuple[int, int], float] = {}
         for r in results:
-            best_at[(r.site.line.start, r.site.junction)] = r.best_gain
+            best_at[(r.junction.line.start, r.junction.index)] = r.best_gain
         for r in results:
             if not r.scored:
                 continue
-            key_line, j = r.site.line.start, r.site.junction
+            key_line, j = r.junction.line.start, r.junction.index
             neighbours = [best_at.get((key_line, j + d), float("-inf")) for d in (-1, 1)]
             rival_best = max(neighbours)
             signature: dict[str, float] = {}
-            for h in r.site.signatures:
+            for h in r.junction.signatures:
                 key = h.phrase.filter_string
                 signature[key] = max(signature.get(key, 0.0), h.phrase.strength)
             positive = sum(1 for s in r.scored if s.gain > 0)
@@ -257,7 +257,7 @@ class Suggester:
                     min(s.forward, s.backward),
                     max(min(margin, 10.0), -10.0),
                     max(min(s.gain - rival_best, 10.0), -10.0) if rival_best > float("-inf") else 10.0,
-                    r.site.surprisal,
+                    r.junction.surprisal,
                     self.prior(s.text),
                     float(len(s.text)),
                     1.0 if s.pair else 0.0,
@@ -270,7 +270,7 @@ class Suggester:
                 s.confidence = self.decision.confidence(s.features)
             r.scored.sort(key=lambda s: s.confidence, reverse=True)
 
-    def candidates(self, result: SiteResult) -> tuple[Candidate, ...]:
+    def candidates(self, result: JunctionResult) -> tuple[Candidate, ...]:
         out = []
         for s in result.scored:
             evidence = [
@@ -278,7 +278,7 @@ class Suggester:
                 Evidence("lm", "left-to-right gain, log10", s.forward),
                 Evidence("lm", "right-to-left gain, log10", s.backward),
             ]
-            for hit in result.site.signatures:
+            for hit in result.junction.signatures:
                 if hit.phrase.filter_string == s.text:
                     evidence.append(
                         Evidence("phrase", f"{hit.phrase.phrase} (seen {hit.phrase.count}x in training text)")
@@ -302,10 +302,10 @@ class Suggester:
                         s.neural_gain / math.log(10),
                     )
                 )
-            if s.features and s.features[8]:
+            if s.features and s.features[FEATURE["in_document"]]:
                 evidence.append(Evidence("document", "string occurs intact elsewhere in this document"))
-            if s.features and s.features[12] > 0:
-                others = round(math.expm1(s.features[12]))
+            if s.features and s.features[FEATURE["document_support"]] > 0:
+                others = round(math.expm1(s.features[FEATURE["document_support"]]))
                 evidence.append(
                     Evidence("document", f"{others} other gap(s) in this document clearly take this string")
                 )

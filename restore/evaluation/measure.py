@@ -127,7 +127,7 @@ def evaluate(
 
 def _collect_rows(report: Report, analysis: Analysis, gold_at: dict[int, GoldGap]) -> None:
     for r in analysis.results:
-        g = gold_at.get(r.site.offset)
+        g = gold_at.get(r.junction.offset)
         if g is not None:
             report.screened_gold += 1
         if not r.scored:

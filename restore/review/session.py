@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from restore.review.store import Conflict, DocumentRecord, GapRecord, Store, WorkspaceError
+from restore.review.store import Action, Conflict, DocumentRecord, GapRecord, Store, WorkspaceError
 
 CONTEXT = 40
 
@@ -81,7 +81,7 @@ class ReviewSession:
 
     # ------------------------------------------------------------ decisions
 
-    def _decide(self, action: str, rank: int | None = None, typed: str | None = None) -> None:
+    def _decide(self, action: Action, rank: int | None = None, typed: str | None = None) -> None:
         if self.gap is None:
             return
         try:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import (
     Column,
@@ -51,13 +51,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
-from restore.document import Candidate, Evidence, Gap, GapKind
+from restore.document import Candidate, Evidence, EvidenceKind, Gap, GapKind
 
 SCHEMA_VERSION = 3
 DEFAULT_WORKSPACE = "restore.db"
 
 Action = Literal["accept", "reject", "edit", "unknown", "skip"]
-ACTIONS: tuple[str, ...] = ("accept", "reject", "edit", "unknown", "skip")
+ACTIONS: tuple[Action, ...] = get_args(Action)
 # Gap status is "open" until decided, then the action's past tense; "stale" marks an open
 # gap that a later suggestion run no longer finds (kept, because decisions may cite it).
 STATUS_OF = {"accept": "accepted", "reject": "rejected", "edit": "edited", "unknown": "unknown", "skip": "skipped"}
@@ -313,7 +313,7 @@ class DecisionRecord:
     gap_id: int
     document_id: int
     offset: int
-    action: str
+    action: Action
     text: str | None
     candidate_rank: int | None
     confidence: float | None
@@ -371,7 +371,7 @@ def _evidence_json(evidence: Sequence[Evidence]) -> str:
 
 def _evidence_from(raw: str) -> tuple[Evidence, ...]:
     items = json.loads(raw) if raw else []
-    return tuple(Evidence(str(e["kind"]), str(e["detail"]), e.get("value")) for e in items)
+    return tuple(Evidence(cast(EvidenceKind, str(e["kind"])), str(e["detail"]), e.get("value")) for e in items)
 
 
 def database_url(db: str) -> str:
@@ -792,7 +792,7 @@ class Store:
     def decide(
         self,
         gap_id: int,
-        action: str,
+        action: Action,
         reviewer: str,
         expected_version: int | None = None,
         candidate_rank: int | None = None,
@@ -917,7 +917,7 @@ class Store:
             self._audit(conn, reviewer, "undo", row.document_id, row.gap_id, decision=row.id, action=row.action)
         return _decision_record(row)
 
-    def decisions_of(self, doc_id: int, actions: Sequence[str] = ACTIONS) -> list[DecisionRecord]:
+    def decisions_of(self, doc_id: int, actions: Sequence[Action] = ACTIONS) -> list[DecisionRecord]:
         """Decisions in force for one document, in text order."""
         query = (
             select(decisions, gaps.c.document_id, gaps.c.offset)

@@ -143,7 +143,7 @@ def junction_order(texts: Sequence[str], absent: Sequence[str], reference: Refer
     both ends (the reference holds left character + g and g + right character), weighted
     by the square root of the expected count. On 300 dev pages it beat ordering by
     expected count alone: precision@k 0.80 vs 0.60 (民生词库) and 0.86 vs 0.71 (反动词库)."""
-    from restore.engine.detect import detect_sites
+    from restore.engine.detect import detect_junctions
     from restore.models.lexicon import PhraseDictionary
 
     wanted = set(absent)
@@ -159,7 +159,7 @@ def junction_order(texts: Sequence[str], absent: Sequence[str], reference: Refer
     fits: Counter[str] = Counter()
     no_phrases = PhraseDictionary(())
     for text in texts:
-        for site in detect_sites(text, engine.lm, no_phrases):
+        for site in detect_junctions(text, engine.lm, no_phrases):
             o = site.offset
             if 0 < o < len(text):
                 left, right = by_left.get(text[o - 1]), by_right.get(text[o])
@@ -185,7 +185,7 @@ def filler_order(
     junction as it is (nothing between) included. Unlike the n-gram table this sees every
     string of the training text, so names and long phrases a topic-specific site loses
     (台湾问题, 圣战组织) can be proposed."""
-    from restore.engine.detect import detect_sites
+    from restore.engine.detect import detect_junctions
     from restore.models.lexicon import PhraseDictionary
 
     no_phrases = PhraseDictionary(())
@@ -195,7 +195,7 @@ def filler_order(
     for n, text in enumerate(texts):
         if on_progress is not None:
             on_progress("asking the reference", n, len(texts))
-        for site in detect_sites(text, engine.lm, no_phrases):
+        for site in detect_junctions(text, engine.lm, no_phrases):
             o = site.offset
             left, right = text[max(0, o - 3) : o], text[o : o + 2]
             if len(left) < 2 or len(right) < 2 or not _chinese(left[-1]):

@@ -107,7 +107,7 @@ def fit_rescorer(
             for result in restorer.analyse(damaged).results:
                 for scored, _, _, row in probe.evidence(result)[0]:
                     xs.append(row)
-                    ys.append(1.0 if gold_at.get(result.site.offset) == scored.text else 0.0)
+                    ys.append(1.0 if gold_at.get(result.junction.offset) == scored.text else 0.0)
     full = feature_names(index is not None, neural is not None)
     x = np.array(xs)
     combos = [(True, False), (False, True), (True, True)]
