@@ -28,6 +28,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import write_results  # noqa: I001
 from restore.evaluation.simulate import damage  # noqa: E402
 from restore.io.corpus import iter_documents  # noqa: E402
 from restore.models.lexicon import default_filter_list  # noqa: E402
@@ -218,7 +219,7 @@ def main() -> None:
     console.print(eq)
     console.print(st)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "batch.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    write_results(args.out, "batch", results)
     md = [
         "# Batch benchmark",
         "",

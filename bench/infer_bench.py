@@ -23,7 +23,6 @@ documents and delete 3 and 1 distinct strings, fewer than any page set could sho
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import platform
@@ -40,13 +39,14 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import write_results  # noqa: I001
 from restore.engine.restorer import Restorer  # noqa: E402
 from restore.evaluation.measure import evaluate  # noqa: E402
 from restore.evaluation.simulate import damage, deletions  # noqa: E402
 from restore.io.corpus import iter_documents  # noqa: E402
 from restore.models.index import CorpusIndex  # noqa: E402
 from restore.models.lexicon import FilterList, load_filter_list, parse_filter_list  # noqa: E402
-from restore.sites.inference import InferredEntry, Reference, _fills, infer_filter_list
+from restore.sites.inference import InferredEntry, Reference, fills, infer_filter_list
 from restore.sites.matching import lending_list, match_lists, site_list_text
 
 SHARED = ROOT.parent / "shared"
@@ -92,7 +92,7 @@ def restorable(engine: Restorer, pages: list[str], present: list[str], truth: se
     true list's engine did not make."""
     damaged = [damage(page, present) for page in pages]
     cut = [{g.offset: g.text for g in gold} for _, gold in damaged]
-    filled, _, on_pages = _fills(engine, [text for text, _ in damaged], only=lambda n, o, s: cut[n].get(o) == s)
+    filled, _, on_pages = fills(engine, [text for text, _ in damaged], only=lambda n, o, s: cut[n].get(o) == s)
     return {e for e in truth if InferredEntry(e, 0.0, 0, filled[e], pages=on_pages[e]).kept()}
 
 
@@ -217,7 +217,7 @@ def main() -> None:
         "fingerprint_top1": f"{top1}/{len(rows)}",
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "infer.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    write_results(args.out, "infer", results)
     md = [
         "# Filter-list inference benchmark",
         "",

@@ -10,7 +10,6 @@ Prints a table and writes bench/results/qc.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -22,6 +21,7 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import write_results  # noqa: I001
 from restore.engine.restorer import Restorer  # noqa: E402
 from restore.io.corpus import iter_documents  # noqa: E402
 from restore.qc.checks import check, find_boilerplate, find_mojibake  # noqa: E402
@@ -142,7 +142,7 @@ def main() -> None:
     console = Console()
     console.print(results)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "qc.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    write_results(args.out, "qc", results)
     sp = results["speed"]
     md = [
         "# QC benchmark",

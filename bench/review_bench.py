@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import platform
 import shutil
 import statistics
@@ -30,6 +29,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import write_results  # noqa: I001
 from restore.document import Candidate, Gap  # noqa: E402
 from restore.evaluation.simulate import damage  # noqa: E402
 from restore.io.corpus import (
@@ -226,7 +226,7 @@ def main() -> None:
     console.print(t1)
     console.print(t2)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "review.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    write_results(args.out, "review", results)
     md = [
         "# Review-flow benchmark",
         "",

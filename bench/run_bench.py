@@ -23,6 +23,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import write_results  # noqa: I001
 from restore.engine.restorer import Restorer, restoration_from_gaps  # noqa: E402
 from restore.evaluation.measure import evaluate  # noqa: E402
 from restore.evaluation.simulate import damage  # noqa: E402
@@ -364,16 +365,14 @@ def main() -> None:
         results["site_command"] = "python bench/run_bench.py --site-only"
         results["site_date"] = time.strftime("%Y-%m-%d")
         console.print("\n".join(site_markdown(results["site"])))
-        path.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        (args.out / "restoration.md").write_text(markdown(results), encoding="utf-8")
+        write_results(args.out, "restoration", results, markdown(results), indent=1)
         return
     if args.speed_only:
         path = args.out / "restoration.json"
         results = json.loads(path.read_text(encoding="utf-8"))
         results["speed"] = speed(docs, default_filter_list().entries)
         console.print("speed: " + json.dumps(results["speed"]))
-        path.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        (args.out / "restoration.md").write_text(markdown(results), encoding="utf-8")
+        write_results(args.out, "restoration", results, markdown(results), indent=1)
         return
     results: dict[str, object] = {
         "command": "python bench/run_bench.py" + (f" --limit {args.limit}" if args.limit else ""),
@@ -451,11 +450,7 @@ def main() -> None:
     console.print("seed gold: " + json.dumps(results["seed_gold"], ensure_ascii=False))
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print("speed: " + json.dumps(results["speed"]) + f"  peak RSS {results['peak_rss_mb']:.0f} MB")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "restoration.json").write_text(
-        json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
-    (args.out / "restoration.md").write_text(markdown(results), encoding="utf-8")
+    write_results(args.out, "restoration", results, markdown(results), indent=1)
     if plot_curves(results, args.out / "pr-curve.png"):
         console.print(f"wrote {args.out / 'pr-curve.png'}")
     console.print(f"wrote {args.out / 'restoration.json'}")

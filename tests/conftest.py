@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,7 +41,38 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+@dataclass
+class CliResult:
+    """What a command line run left: its exit status and its two streams, as bytes."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> CliResult:
+    """Run ``restore ARGS`` in this process (click's CliRunner), as a user would see it.
+
+    An exception that escapes a command shows up in ``stderr`` as a traceback, so tests
+    that assert "one line, no traceback" see it fail."""
+    from click.testing import CliRunner
+
+    from restore.cli import main
+
+    with contextlib.chdir(cwd or Path.cwd()):
+        result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=True)
+    stderr = result.stderr_bytes or b""
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        assert result.exc_info is not None
+        stderr += (
+            "Traceback (most recent call last):\n" + "".join(traceback.format_exception(*result.exc_info))
+        ).encode()
+    return CliResult(result.exit_code, result.stdout_bytes, stderr)
+
+
+def run_process(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``python -m restore ARGS`` in a process of its own: for what only a real process shows
+    (being killed, writing to a FIFO another process reads, the entry point itself)."""
     return subprocess.run(
         [sys.executable, "-m", "restore", *args], input=stdin, capture_output=True, cwd=cwd, timeout=300
     )
@@ -117,8 +151,26 @@ def postgres_url(postgres_server):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def workspace_url(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "restore.db")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory):
+    """The corpus index: the one `restore build index` made, else one built here from
+    ../shared/corpus (about 10 s), else a skip with the reason."""
+    from restore.models.index import CorpusIndex
+
+    found = CorpusIndex.find()
+    if found is not None:
+        return found
+    pytest.importorskip("pydivsufsort")
+    corpus = needs_shared("corpus")
+    from restore.training.index import build_index
+
+    out = tmp_path_factory.mktemp("corpus-index")
+    build_index([corpus], out)
+    return CorpusIndex.load(out)

@@ -171,3 +171,19 @@ def test_outputs_get_the_usual_file_mode(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_directory_means_its_pages_to_every_command(tmp_path):
+    pages = tmp_path / "pages"
+    (pages / "sub").mkdir(parents=True)
+    (pages / "a.txt").write_text(DAMAGED, "utf-8")
+    (pages / "sub" / "b.txt").write_text(DAMAGED, "utf-8")
+    (pages / ".hidden.txt").write_text(DAMAGED, "utf-8")
+    proc = run_cli("qc", str(pages), "--html", str(tmp_path / "report.html"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "report.html").exists() and proc.stdout.decode().count(": clean") + proc.stdout.decode().count(
+        ": damaged"
+    ) == 2
+    out = tmp_path / "out"
+    assert run_cli("fix", str(pages), "-o", str(out)).returncode == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt")) == ["a.txt", "b.txt"]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from restore.models.index import CorpusIndex
 from restore.models.lexicon import (
     DEFAULT_FILTER_LIST,
     FilterList,
@@ -53,10 +52,8 @@ def test_inference_reports_its_progress(seed_inferred):
     assert PROGRESS and PROGRESS[-1] == ("testing candidates", 1, 1)
 
 
-def test_index_proposes_what_the_reference_puts_into_the_gaps(reference):
-    index = CorpusIndex.find()
-    if index is None:
-        pytest.skip("no corpus index built (restore build index)")
+def test_index_proposes_what_the_reference_puts_into_the_gaps(reference, corpus_index):
+    index = corpus_index
     text = SEED.read_text("utf-8")
     _, _, observed = absent_strings([text], reference)
     from restore.engine.restorer import Restorer
@@ -227,12 +224,10 @@ def test_strings_offered_at_several_junctions_rank_first():
     assert ranked == ["罢工", "一场生死大", "大选"]  # 举行 is on the site: never offered
 
 
-def test_a_junction_the_reference_shows_as_it_stands_is_no_evidence():
+def test_a_junction_the_reference_shows_as_it_stands_is_no_evidence(corpus_index):
     from restore.sites.inference import _reads_as_written
 
-    index = CorpusIndex.find()
-    if index is None:
-        pytest.skip("no corpus index built (restore build index)")
+    index = corpus_index
     # 中央、国务院 is how the reference writes it: 宣讲团成员 between them proves nothing.
     assert _reads_as_written(index, "近日，中央、国务院印发了", 5, "宣讲团成员")
     # 营商，激 hardly occurs; 营商环境，激 does: a fill there is evidence of a deletion.
@@ -243,25 +238,25 @@ def test_a_junction_the_reference_shows_as_it_stands_is_no_evidence():
 
 def test_a_repeated_sentence_is_one_fill():
     from restore.engine.restorer import Restorer
-    from restore.sites.inference import _fills
+    from restore.sites.inference import fills
 
     engine = Restorer(filter_list=FilterList("test", ("环境",)), use_index=False)
     sentence = "持续优化营商，激发市场主体活力。"
     # The same sentence on three pages of a crawl (headline, body, related links) ...
     repeated = [sentence, "今年要" + sentence, "我们将" + sentence]
-    filled, surest, pages = _fills(engine, repeated)
+    filled, surest, pages = fills(engine, repeated)
     assert filled["环境"] == 1 and surest["环境"] >= 0.9 and pages["环境"] == 3
     # ... against the same string put back in two different places.
-    filled, _, pages = _fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"])
+    filled, _, pages = fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"])
     assert filled["环境"] == 2 and pages["环境"] == 2
     # Two places on one page of a crawl are two junctions on one page ...
-    filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。", "今天天气很好。"])
+    filled, _, pages = fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。", "今天天气很好。"])
     assert filled["环境"] == 2 and pages["环境"] == 1
     # Only the fills ``only`` accepts count (a benchmark keeps those that put back what was cut).
-    filled, _, _ = _fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"], only=lambda n, o, s: n == 1)
+    filled, _, _ = fills(engine, [sentence, "着力改善农村人居，建设美丽乡村。"], only=lambda n, o, s: n == 1)
     assert filled["环境"] == 1
     # ... and a single page given alone has no other page to weigh them against.
-    filled, _, pages = _fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。"])
+    filled, _, pages = fills(engine, [sentence + "着力改善农村人居，建设美丽乡村。"])
     assert filled["环境"] == 2 and not pages
 
 

@@ -86,6 +86,7 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
+@pytest.mark.integration
 def test_html_report_renders_in_headless_chromium(tmp_path: Path):
     import os
     import subprocess

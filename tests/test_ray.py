@@ -12,6 +12,7 @@ from restore.batch.step import RestoreStep
 from .conftest import run_cli
 from .test_batch import _records, _write_jsonl
 
+pytestmark = pytest.mark.integration
 ray = pytest.importorskip("ray")
 
 

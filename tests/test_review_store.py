@@ -192,6 +192,7 @@ def test_read_only_workspace_reads_but_never_writes(tmp_path):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
+@pytest.mark.integration
 def test_two_reviewers_never_apply_a_gap_twice(postgres_url):
     """Two reviewers race over every gap of a shared PostgreSQL workspace."""
     with Store(postgres_url) as setup:

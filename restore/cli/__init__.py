@@ -14,12 +14,26 @@ from restore.cli.batch import batch_command
 from restore.cli.build import build
 from restore.cli.evaluate import eval_command
 from restore.cli.lexicon import lexicon
+from restore.cli.options import Failure
 from restore.cli.qc import qc_command
-from restore.cli.restore_cmds import fix, scan
+from restore.cli.fix import fix, scan
 from restore.cli.review import diff_command, export_command, review
+from restore.errors import RestoreError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Restore(click.Group):
+    """The top-level group: any of restore's own errors that a command did not catch
+    itself (a corpus read deep inside a build, an output path, a missing model) is one
+    line and exit status 1, whoever invokes the command line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except RestoreError as exc:
+            raise Failure(str(exc)) from None
+
+
+@click.group(cls=_Restore, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="restore")
 def main() -> None:
     """Find and restore text that keyword filters silently deleted from Chinese documents."""
@@ -33,15 +47,8 @@ main.add_command(build)
 
 def run() -> None:
     """Entry point that never shows a traceback for expected failures."""
-    from restore.errors import RestoreError
-
     try:
         main(standalone_mode=True)
-    # Any of restore's own errors a command did not catch itself (a corpus read deep inside
-    # a build, an output path, a missing model) is still one line.
-    except RestoreError as exc:
-        click.echo(f"restore: error: {exc}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("restore: interrupted", err=True)
         sys.exit(130)

@@ -210,12 +210,30 @@ def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def load_inputs(files: Sequence[str], encoding: str | None, max_bytes: int) -> list[SourceDocument]:
+    """The documents named: files, stdin (``-``), and the text files of directories
+    (the one directory rule of :func:`restore.io.records.collection_files`)."""
     if not files:
         raise Failure("no input files given")
     docs = []
-    for name in files:
+    for name in expand_directories(files):
         try:
             docs.append(read_document(name, encoding, max_bytes))
         except InputError as exc:
             raise Failure(str(exc)) from None
     return docs
+
+
+def expand_directories(names: Sequence[str]) -> list[str]:
+    from restore.io.records import TEXT_SUFFIXES, collection_files
+
+    out: list[str] = []
+    for name in names:
+        path = Path(name)
+        if name != "-" and path.is_dir():
+            found = [str(f) for f in collection_files(path) if f.suffix.lower() in TEXT_SUFFIXES]
+            if not found:
+                raise Failure(f"{name}: directory holds no .txt, .text or .md files")
+            out.extend(found)
+        else:
+            out.append(name)
+    return out

@@ -268,7 +268,7 @@ def infer_filter_list(
     if not chosen:
         return []
     engine = Restorer(model_dir=model_dir, filter_list=FilterList("absent", tuple(chosen)))
-    filled, surest, pages = _fills(engine, texts, on_progress, "testing candidates", index=index)
+    filled, surest, pages = fills(engine, texts, on_progress, "testing candidates", index=index)
     entries = [
         InferredEntry(g, expected[g], observed[g], filled[g], "", surest.get(g, 0.0), pages=pages[g]) for g in chosen
     ]
@@ -308,7 +308,7 @@ def _with_siblings(
         tested.update(g for g, _ in proposed)
         engine = Restorer(model_dir=model_dir, filter_list=FilterList("siblings", (*seeds, *(g for g, _ in proposed))))
         # A sibling's only evidence on the site is its fills, so only sure ones count.
-        filled, surest, pages = _fills(engine, texts, on_progress, "testing siblings", SIBLING_CONFIDENCE, index)
+        filled, surest, pages = fills(engine, texts, on_progress, "testing siblings", SIBLING_CONFIDENCE, index)
         found += [
             InferredEntry(g, index.count(g) * scale, 0, filled[g], "", surest.get(g, 0.0), who, pages[g])
             for g, who in proposed
@@ -319,7 +319,7 @@ def _with_siblings(
     return merged + [e for e in entries if e.explained_by]
 
 
-def _fills(
+def fills(
     engine: Restorer,
     texts: Sequence[str],
     on_progress: OnProgress | None = None,
