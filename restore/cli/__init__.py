@@ -13,10 +13,10 @@ import click
 from restore.cli.batch import batch_command
 from restore.cli.build import build
 from restore.cli.evaluate import eval_command
+from restore.cli.fix import fix, scan
 from restore.cli.lexicon import lexicon
 from restore.cli.options import Failure
 from restore.cli.qc import qc_command
-from restore.cli.fix import fix, scan
 from restore.cli.review import diff_command, export_command, review
 from restore.errors import RestoreError
 
