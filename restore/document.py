@@ -79,58 +79,99 @@ class Gap:
 
 @dataclass(frozen=True)
 class Insertion:
-    """An accepted restoration: ``text`` goes in before original offset ``offset``."""
+    """An accepted restoration: ``text`` goes in at original offset ``offset``.
+
+    Most restorations only insert. A restoration of a site's mask (``在*、国务院``) also
+    replaces the mask: ``replaced`` holds the original characters it stands in for, from
+    ``offset`` on, so the original is still recoverable exactly."""
 
     offset: int
     text: str
     confidence: float
     evidence: tuple[Evidence, ...] = ()
     source: str = "auto"
+    replaced: str = ""
+
+    @property
+    def end(self) -> int:
+        """Where the original characters this edit covers end (``offset`` for an insertion)."""
+        return self.offset + len(self.replaced)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        d: dict[str, object] = {
             "offset": self.offset,
             "text": self.text,
             "confidence": round(self.confidence, 4),
             "source": self.source,
             "evidence": [e.to_dict() for e in self.evidence],
         }
+        if self.replaced:
+            d["replaced"] = self.replaced
+            d["span"] = [self.offset, self.end]
+        return d
 
 
 @dataclass(frozen=True)
 class Restoration:
-    """The original text plus insertions; the original is recoverable exactly."""
+    """The original text plus standoff edits; the original is recoverable exactly.
+
+    >>> r = Restoration("在*、国务院", (Insertion(1, "党中央", 0.97, replaced="*"),))
+    >>> r.text
+    '在党中央、国务院'
+    >>> r.unapply(r.text)
+    '在*、国务院'
+    """
 
     original: str
     insertions: tuple[Insertion, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        for ins in self.insertions:
-            if not 0 <= ins.offset <= len(self.original):
-                raise ValueError(f"insertion offset {ins.offset} outside the text")
+        last = -1
+        for ins in sorted(self.insertions, key=lambda i: i.offset):
+            if not 0 <= ins.offset <= len(self.original) or ins.end > len(self.original):
+                raise ValueError(f"edit at {ins.offset} outside the text")
             if not ins.text:
-                raise ValueError("an insertion must add text")
+                raise ValueError("an edit must add text")
+            if ins.replaced and self.original[ins.offset : ins.end] != ins.replaced:
+                raise ValueError(f"edit at {ins.offset} replaces {ins.replaced!r}, which the original does not hold")
+            if ins.offset < last:
+                raise ValueError(f"edit at {ins.offset} overlaps the one before it")
+            last = ins.end if ins.replaced else ins.offset
+
+    def _ordered(self) -> list[Insertion]:
+        return sorted(self.insertions, key=lambda i: (i.offset, i.end))
 
     @property
     def text(self) -> str:
         parts: list[str] = []
         last = 0
-        for ins in sorted(self.insertions, key=lambda i: i.offset):
+        for ins in self._ordered():
             parts.append(self.original[last : ins.offset])
             parts.append(ins.text)
-            last = ins.offset
+            last = ins.end
         parts.append(self.original[last:])
         return "".join(parts)
 
     def restored_offsets(self) -> list[tuple[int, int]]:
-        """Spans of inserted text in the restored string, in order."""
+        """Spans of restored text in the restored string, in order."""
         spans = []
         shift = 0
-        for ins in sorted(self.insertions, key=lambda i: i.offset):
+        for ins in self._ordered():
             start = ins.offset + shift
             spans.append((start, start + len(ins.text)))
-            shift += len(ins.text)
+            shift += len(ins.text) - len(ins.replaced)
         return spans
+
+    def unapply(self, restored: str) -> str:
+        """The original, from the restored text and the edits alone."""
+        out = []
+        last = 0
+        for (start, end), ins in zip(self.restored_offsets(), self._ordered()):
+            out.append(restored[last:start])
+            out.append(ins.replaced)
+            last = end
+        out.append(restored[last:])
+        return "".join(out)
 
 
 def remove_insertions(restored: str, spans: list[tuple[int, int]]) -> str:

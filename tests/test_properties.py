@@ -11,7 +11,6 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from restore.document import remove_insertions  # noqa: E402
 from restore.errors import CollectionError, InputError  # noqa: E402
 from restore.io.documents import decode  # noqa: E402
 from restore.io.records import Reader  # noqa: E402
@@ -27,7 +26,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 @given(TEXT)
 def test_any_string_keeps_every_source_character(restorer, text: str):
     restoration = restorer.fix(text, 0.5)
-    assert remove_insertions(restoration.text, restoration.restored_offsets()) == text
+    assert restoration.unapply(restoration.text) == text
     assert restorer.fix(text, 0.5) == restoration  # deterministic
     for gap in restorer.scan(text):
         assert 0 <= gap.offset <= len(text)

@@ -68,11 +68,13 @@ def restore_fields(engine: Restorer, text: str, min_confidence: float) -> dict[s
                 "text": ins.text,
                 "confidence": round(ins.confidence, 4),
                 "evidence": [_evidence(e) for e in ins.evidence],
+                # A mask's restoration replaces it; "" for a deletion, which only inserts.
+                "replaced": ins.replaced,
             }
             for ins in restoration.insertions
         ],
         "gaps_unfilled": [
-            _unfilled(g) for g in gaps if not (g.kind == "deletion" and g.offset in applied and g.best is not None)
+            _unfilled(g) for g in gaps if not (g.kind != "unknown" and g.offset in applied and g.best is not None)
         ],
         "qc": {
             "characters": len(text),
@@ -138,7 +140,13 @@ class RestoreStep:
         out = dict(base)
         out["restored_text"] = Value("string")
         out["restorations"] = [
-            {"offset": Value("int64"), "text": Value("string"), "confidence": Value("float64"), "evidence": evidence}
+            {
+                "offset": Value("int64"),
+                "text": Value("string"),
+                "confidence": Value("float64"),
+                "evidence": evidence,
+                "replaced": Value("string"),
+            }
         ]
         out["gaps_unfilled"] = [
             {"offset": Value("int64"), "kind": Value("string"), "span": [Value("int64")], "candidates": [candidate]}

@@ -64,8 +64,21 @@ class Junction:
 
 @dataclass(frozen=True)
 class Mask:
+    """A mark a site wrote in place of what it filtered (□□, ＊, XX): text is missing here,
+    and the mark is what a restoration replaces."""
+
     start: int
     end: int
+    text: str = ""
+
+    @property
+    def length(self) -> int | None:
+        """How many characters the mark stands for: one each for □ and ■ and for a run of
+        stars; None (any number) for a single star or an X placeholder, which sites write
+        once per filtered occurrence."""
+        if self.text[:1] in "□■" or (len(self.text) > 1 and self.text[0] in "*＊×"):
+            return len(self.text)
+        return None
 
 
 # Lines longer than this are scored in pieces cut after sentence-final punctuation, so a
@@ -85,11 +98,14 @@ def _segments(start: int, end: int, text: str) -> Iterator[tuple[int, int]]:
 
 
 def split_lines(text: str) -> Iterator[Line]:
+    """The lines the models read. A site's masks are left out like whitespace, so the
+    text reads as if the filter had deleted: the junction at a mask is the mask's start."""
     view = lm_view(text)
+    masked = {i for m in MASK_RE.finditer(text) for i in range(m.start(), m.end())}
     line_start = 0
     for raw in text.split("\n"):
         for start, end in _segments(line_start, line_start + len(raw), text):
-            positions = [i for i in range(start, end) if view[i] != SKIP]
+            positions = [i for i in range(start, end) if view[i] != SKIP and i not in masked]
             yield Line(start, positions, [view[p] for p in positions])
         line_start += len(raw) + 1
 
@@ -102,7 +118,7 @@ def junction_surprisal(scores: LineScores, j: int) -> float:
 
 
 def find_masks(text: str) -> list[Mask]:
-    return [Mask(m.start(), m.end()) for m in MASK_RE.finditer(text)]
+    return [Mask(m.start(), m.end(), m.group()) for m in MASK_RE.finditer(text)]
 
 
 def detect_junctions(

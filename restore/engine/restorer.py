@@ -11,16 +11,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from restore.document import Evidence, Gap, Insertion, Restoration
+from restore.document import Candidate, Evidence, Gap, Insertion, Restoration
 from restore.engine.config import EngineConfig
 from restore.engine.decision import DEFAULT_PATH as DEFAULT_DECISION
 from restore.engine.decision import DecisionModel
-from restore.engine.detect import DEFAULT_SCREEN, detect_junctions, find_masks, quiet_junctions
+from restore.engine.detect import DEFAULT_SCREEN, MASK_RE, Mask, detect_junctions, find_masks, quiet_junctions
 from restore.engine.rescore import Rescorer, rescore_path
-from restore.engine.suggest import JunctionResult, Suggester
+from restore.engine.script import ScriptView
+from restore.engine.suggest import KEEP, JunctionResult, Suggester
 from restore.errors import ModelError
 from restore.models.index import CorpusIndex
 from restore.models.lexicon import FilterList, PhraseDictionary, resolve_filter_list
@@ -95,8 +96,9 @@ def _promote(merged: dict[int, JunctionResult], offset: int, result: JunctionRes
 
 @dataclass
 class Analysis:
-    text: str
+    text: str  # the Simplified view the engine read (offsets as in the document)
     results: list[JunctionResult]
+    script: ScriptView | None = None  # set when some paragraph is in Traditional script
 
 
 class Restorer:
@@ -205,10 +207,48 @@ class Restorer:
         return results
 
     def analyse(self, text: str) -> Analysis:
-        analysis = self._ngram_analysis(scoring_view(text))
+        """Every examined junction with its scored candidates, read through the document's
+        Simplified view (:mod:`restore.engine.script`); candidates are Simplified here."""
+        script = ScriptView.of(scoring_view(text))
+        analysis = self._ngram_analysis(script.view)
+        self._mask_pass(analysis)
+        if script.traditional:
+            analysis.script = script
         if self.rescorer is not None:
             self.rescorer.rescore(analysis.results)
         return analysis
+
+    def _mask_pass(self, analysis: Analysis) -> None:
+        """Score every mask's junction: its place is known, so it is examined however fluent
+        the text reads without it, and with a corpus index, what the reference puts between
+        the same contexts is tried beside the filter list (a site's list is often unknown)."""
+        masks = {m.start: m for m in find_masks(analysis.text)}
+        if not masks:
+            return
+        index = self.rescorer.index if self.rescorer is not None else None
+        text = analysis.text
+        found: list[JunctionResult] = []
+        previous = None
+        for junction in detect_junctions(text, self.lm, self.phrases, self.screen, set(masks), 0, True):
+            if junction.offset not in masks:
+                continue
+            if previous is not None and junction.line is not previous:
+                previous.scores = None
+            previous = junction.line
+            result = self.suggester.score_junction(junction)
+            if index is not None:
+                fillers = _fillers(index, text, masks[junction.offset])
+                if fillers:
+                    extra = self.suggester.score_strings(junction, fillers)
+                    known = {s.text for s in result.scored}
+                    merged = result.scored + [s for s in extra.scored if s.text not in known]
+                    result = JunctionResult(junction, sorted(merged, key=lambda s: s.gain, reverse=True)[:KEEP])
+            found.append(result)
+        if previous is not None:
+            previous.scores = None
+        self.suggester.featurise(found, text, None)
+        kept = [r for r in analysis.results if r.junction.offset not in masks]
+        analysis.results = sorted(kept + found, key=lambda r: r.junction.offset)
 
     def _support_pass(self, text: str, results: list[JunctionResult]) -> list[JunctionResult]:
         """Quiet junctions that could take a string this document clearly lost elsewhere.
@@ -291,16 +331,24 @@ class Restorer:
 
     def gaps(self, analysis: Analysis, report: float = REPORT_CONFIDENCE) -> list[Gap]:
         gaps: list[Gap] = []
+        masks = {m.start: m for m in find_masks(analysis.text)}
+        at_mask: dict[int, tuple[Candidate, ...]] = {}
         for r in analysis.results:
             candidates = self.suggester.candidates(r)
+            if r.junction.offset in masks:
+                at_mask[r.junction.offset] = candidates
+                continue
             if candidates and candidates[0].confidence >= report:
                 gaps.append(Gap(r.junction.offset, "deletion", candidates))
             elif r.junction.surprisal >= UNKNOWN_SURPRISAL and _is_unknown_gap(analysis.text, r.junction.offset):
                 weak = tuple(c for c in candidates if c.confidence >= 0.05)
                 gaps.append(Gap(r.junction.offset, "unknown", weak))
-        for mask in find_masks(analysis.text):
-            gaps.append(Gap(mask.start, "mask", (), (mask.start, mask.end)))
+        for mask in masks.values():
+            fits = tuple(c for c in at_mask.get(mask.start, ()) if mask.length in (None, len(c.text)))
+            gaps.append(Gap(mask.start, "mask", fits, (mask.start, mask.end)))
         gaps.sort(key=lambda g: g.offset)
+        if analysis.script is not None:
+            gaps = [_in_script(g, analysis.script) for g in gaps]
         return gaps
 
     def scan(self, text: str, report: float = REPORT_CONFIDENCE) -> list[Gap]:
@@ -351,17 +399,48 @@ def _rescorer(
         raise ModelError(f"cannot read rescoring model {path}: {exc}") from None
 
 
+# Context either side that the corpus index is asked about, and the fillers tried per mask.
+MASK_CONTEXT = 3
+MASK_FILLERS = 20
+
+
+def _fillers(index: CorpusIndex, text: str, mask: Mask) -> list[str]:
+    """The strings the reference most often puts between a mask's contexts, of the mask's
+    length where it has one."""
+    left = text[max(0, mask.start - MASK_CONTEXT) : mask.start].split("\n")[-1]
+    right = text[mask.end : mask.end + 2].split("\n")[0]
+    if len(left) < 2 or not right:
+        return []
+    counts = index.fillers(left, right)
+    return [
+        s
+        for s, _ in counts.most_common()
+        if s and (mask.length is None or len(s) == mask.length) and not MASK_RE.search(s)
+    ][:MASK_FILLERS]
+
+
+def _in_script(gap: Gap, script: ScriptView) -> Gap:
+    """``gap`` with its candidates written in the script of the paragraph it lies in."""
+    if not gap.candidates or script.script_at(gap.offset) == "simplified":
+        return gap
+    return replace(
+        gap, candidates=tuple(replace(c, text=script.in_document(c.text, gap.offset)) for c in gap.candidates)
+    )
+
+
 def restoration_from_gaps(text: str, gaps: Sequence[Gap], min_confidence: float) -> Restoration:
     """Apply the best candidate of each deletion gap that clears ``min_confidence``."""
     insertions = []
     taken: set[int] = set()
     for gap in gaps:
         best = gap.best
-        if gap.kind != "deletion" or best is None or best.confidence < min_confidence or gap.offset in taken:
+        if gap.kind == "unknown" or best is None or best.confidence < min_confidence or gap.offset in taken:
             continue
         taken.add(gap.offset)
         evidence = best.evidence + (Evidence("threshold", f"confidence >= {min_confidence}"),)
-        insertions.append(Insertion(gap.offset, best.text, best.confidence, evidence))
+        # A mask is replaced by what it stands for; a deletion only gains text.
+        replaced = text[gap.span[0] : gap.span[1]] if gap.kind == "mask" and gap.span else ""
+        insertions.append(Insertion(gap.offset, best.text, best.confidence, evidence, replaced=replaced))
     return Restoration(text, tuple(insertions))
 
 

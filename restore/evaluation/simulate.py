@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,47 @@ def damage(original: str, entries: Sequence[str]) -> tuple[str, list[GoldGap]]:
     if removed:
         gaps.append(GoldGap(len(damaged), "".join(removed)))
     return "".join(damaged), gaps
+
+
+@dataclass(frozen=True)
+class GoldMask:
+    start: int  # in the masked text
+    end: int
+    text: str  # what the mask stands for
+
+
+MaskMode = Literal["star", "box"]
+
+
+def mask(original: str, entries: Sequence[str], mode: MaskMode = "star") -> tuple[str, list[GoldMask]]:
+    """Apply a filter list that marks instead of deleting: ``star`` writes one ``*`` per
+    filtered occurrence (在*、国务院), ``box`` one ``□`` per filtered character.
+
+    >>> mask("坚持党中央领导", ["党中央"], "box")
+    ('坚持□□□领导', [GoldMask(start=2, end=5, text='党中央')])
+    """
+    alive, _ = _filter(original, entries)
+    out: list[str] = []
+    gold: list[GoldMask] = []
+    run: list[str] = []
+
+    size = 0
+
+    def close() -> None:
+        nonlocal size
+        if run:
+            mark = "*" if mode == "star" else "□" * len(run)
+            out.append(mark)
+            gold.append(GoldMask(size, size + len(mark), "".join(run)))
+            size += len(mark)
+            run.clear()
+
+    for ch, keep in zip(original, alive):
+        if keep:
+            close()
+            out.append(ch)
+            size += 1
+        else:
+            run.append(ch)
+    close()
+    return "".join(out), gold

@@ -39,12 +39,19 @@ class FilterList:
 
 
 def parse_filter_list(text: str, name: str) -> FilterList:
-    """One entry per line (or comma separated); ``#`` starts a comment."""
+    """One entry per line (or comma separated); ``#`` starts a comment. Entries in
+    Traditional script are read in Simplified, as the engine reads every text.
+
+    >>> parse_filter_list("一带一路\n環境  # 環境 and 环境 are one entry\n环境", "x").entries
+    ('一带一路', '环境')
+    """
+    from restore.engine.script import to_simplified
+
     entries: dict[str, None] = {}
     for line in text.splitlines():
         line = line.split("#", 1)[0]
         for item in _SPLIT.split(line):
-            item = item.strip()
+            item = to_simplified(item.strip())
             if item:
                 entries[item] = None
     return FilterList(name, tuple(entries))

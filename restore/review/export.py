@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +34,7 @@ class ExportedDocument:
     restoration: Restoration
     applied: tuple[DecisionRecord, ...]  # accept/edit decisions, in text order
     unknown: tuple[DecisionRecord, ...]  # gaps a reviewer marked as missing text of unknown content
+    replaced: dict[int, str] = field(default_factory=dict)  # decision id -> the mask it replaces
 
 
 def restored_document(store: Store, doc_id: int) -> ExportedDocument:
@@ -41,11 +42,21 @@ def restored_document(store: Store, doc_id: int) -> ExportedDocument:
     decided = store.decisions_of(doc_id, ("accept", "edit", "unknown"))
     applied = tuple(d for d in decided if d.action in ("accept", "edit") and d.text)
     unknown = tuple(d for d in decided if d.action == "unknown")
+    # A site's mask is replaced by what a reviewer put there; a deletion only gains text.
+    masks = {g.id: g.span for g in store.gaps_of(doc_id) if g.kind == "mask" and g.span}
+    replaced = {d.id: doc.text[masks[d.gap_id][0] : masks[d.gap_id][1]] for d in applied if d.gap_id in masks}
     insertions = tuple(
-        Insertion(d.offset, d.text or "", d.confidence or 0.0, d.evidence, source=f"{d.action}:{d.reviewer}")
+        Insertion(
+            d.offset,
+            d.text or "",
+            d.confidence or 0.0,
+            d.evidence,
+            source=f"{d.action}:{d.reviewer}",
+            replaced=replaced.get(d.id, ""),
+        )
         for d in applied
     )
-    return ExportedDocument(doc, Restoration(doc.text, insertions), applied, unknown)
+    return ExportedDocument(doc, Restoration(doc.text, insertions), applied, unknown, replaced)
 
 
 def cert(confidence: float | None) -> str:
@@ -78,6 +89,11 @@ def jsonl_record(exported: ExportedDocument) -> dict[str, Any]:
             {
                 "offset": d.offset,
                 "text": d.text,
+                **(
+                    {"replaced": exported.replaced[d.id], "span": [d.offset, d.offset + len(exported.replaced[d.id])]}
+                    if d.id in exported.replaced
+                    else {}
+                ),
                 "decision": d.action,
                 "reviewer": d.reviewer,
                 "time": d.decided_at.isoformat(),
@@ -201,28 +217,28 @@ def tei_document(exported: ExportedDocument, exported_at: datetime | None = None
         "  <text>",
         "    <body>",
     ]
-    marks: list[tuple[int, int, str]] = []
+    marks: list[tuple[int, int, str, int]] = []  # (offset, order, element, end of the original it covers)
     for i, d in enumerate(exported.applied):
         resp = f"#{_xml_id(d.reviewer)}"
-        marks.append(
-            (
-                d.offset,
-                i,
-                f'<supplied reason="censored" cert="{cert(d.confidence)}" resp="{_attr(resp)}">'
-                f"{_xml_text(d.text or '')}</supplied>",
-            )
+        mask = exported.replaced.get(d.id, "")
+        reason = "masked" if mask else "censored"
+        supplied = (
+            f'<supplied reason="{reason}" cert="{cert(d.confidence)}" resp="{_attr(resp)}">'
+            f"{_xml_text(d.text or '')}</supplied>"
         )
+        if mask:  # the site's mark and what it stands for, side by side
+            supplied = f"<choice><orig>{_xml_text(mask)}</orig>{supplied}</choice>"
+        marks.append((d.offset, i, supplied, d.offset + len(mask)))
     for j, d in enumerate(exported.unknown):
-        marks.append(
-            (d.offset, len(exported.applied) + j, f'<gap reason="omitted" resp="#{_attr(_xml_id(d.reviewer))}"/>')
-        )
+        element = f'<gap reason="omitted" resp="#{_attr(_xml_id(d.reviewer))}"/>'
+        marks.append((d.offset, len(exported.applied) + j, element, d.offset))
     marks.sort()
     body: list[str] = []
     last = 0
-    for offset, _, element in marks:
+    for offset, _, element, end in marks:
         body.append(_xml_text(doc.text[last:offset]))
         body.append(element)
-        last = offset
+        last = end
     body.append(_xml_text(doc.text[last:]))
     lines = head + ['      <p xml:space="preserve">' + "".join(body) + "</p>", "    </body>", "  </text>", "</TEI>", ""]
     return "\n".join(lines)
@@ -240,6 +256,11 @@ def tei_texts(xml: str) -> tuple[str, str]:
         tag = child.tag.split("}")[-1]
         if tag == "supplied":
             restored.append(child.text or "")
+        elif tag == "choice":
+            orig = child.find(f"{{{TEI_NS}}}orig")
+            supplied = child.find(f"{{{TEI_NS}}}supplied")
+            original.append("".join(orig.itertext()) if orig is not None else "")
+            restored.append(supplied.text or "" if supplied is not None else "")
         elif tag == "g":
             c = chr(int(str(child.get("n", "U+0")).removeprefix("U+"), 16))
             original.append(c)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from restore.engine.restorer import Restorer
+from restore.engine.script import to_simplified
 from restore.models.index import CorpusIndex
 from restore.models.lexicon import FilterList
 from restore.paths import DATA_DIR
@@ -248,6 +249,7 @@ def infer_filter_list(
     (expected n-grams the site lacks, by the junctions they fit)."""
     if not texts:
         raise InferenceError("no text to infer from")
+    texts = [to_simplified(t) for t in texts]  # the reference is Simplified; a site may not be
     reference = reference or Reference.load()
     absent, expected, observed = absent_strings(texts, reference)
     if not absent:
@@ -331,14 +333,9 @@ def fills(
     """How many junctions the engine fills with each string at ``confidence``, its surest
     fill, and how many pages those junctions lie on (when there are several pages).
 
-    Junctions in the same surroundings count once: a crawl repeats headlines and
-    boilerplate sentences, and a phrase-like string (最大的水利 in 云南铁路最大规模⟦⟧枢纽改造)
-    filled in every copy of one sentence has one piece of evidence, not several.
-
-    With a corpus index, a junction the reference text shows *without* the string more
-    often than with it (中央⟦宣讲团成员⟧、国务院: 中央、国 1,430 times, 中央宣讲团成员、国 41)
-    is no evidence that the site lost anything there: the page may simply have been
-    written that way.
+    Junctions in the same surroundings count once (a crawl repeats its sentences), and with
+    a corpus index, a junction the reference shows more often as it stands than with the
+    string is no evidence at all (the experiment log tells both stories).
 
     With ``only(page, offset, string)``, only the fills it accepts count (a benchmark
     counts the ones that put back what was cut)."""
@@ -516,10 +513,7 @@ def lexicon_text(entries: Iterable[InferredEntry], min_junctions: int = 2) -> st
 
 
 # A known list lends its entries to the site's list only when it holds at least this share
-# of the inferred deletions. On held-out train sites the site's own list (under another
-# name) held 0.94 of them; the runner-up lists held none yet scored +0.5 nats from
-# absences alone, and lending their entries lowered the restoration rate (民生词库 0.725
-# -> 0.716, 反动词库 0.447 -> 0.439).
+# of the inferred deletions: absences alone favoured the wrong lists (experiment log, 2026-11).
 LEND_EXPLAINED = 0.5
 
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from restore.engine.script import to_simplified
 from restore.models.index import CorpusIndex
 from restore.models.lexicon import FilterList
 from restore.sites.inference import (
@@ -46,7 +47,7 @@ def site_list_text(
     lines = [lexicon_text(inferred, min_junctions).rstrip("\n")]
     if best is None:
         return "\n".join(lines) + "\n"
-    site = "\n".join(texts)
+    site = to_simplified("\n".join(texts))
     have = {e.string for e in kept}
     intact: list[str] = []
     added: list[str] = []
@@ -119,7 +120,7 @@ def match_lists(
     in ``same_as``."""
     evidence = {e.string: e.junctions for e in inferred if e.junctions >= min_junctions}
     total = sum(evidence.values()) or 1
-    site = "\n".join(texts)
+    site = to_simplified("\n".join(texts))
     if index is not None:
         scale = len(site) / max(index.characters, 1)
         count: Callable[[str], int] = index.count

@@ -117,9 +117,11 @@ def reference_rate(index: CorpusIndex | None = None) -> Callable[[str], float] |
 def profile_site(pages: Iterable[str], config: EngineConfig) -> SiteProfile:
     """The profile of a site's ``pages`` against the filter list ``config`` loads, with
     the reference's expectations from the corpus index it names (or the bundled table)."""
+    from restore.engine.script import to_simplified
     from restore.models.index import CorpusIndex
     from restore.models.lexicon import resolve_filter_list
 
     flist = resolve_filter_list(list(config.lexicons), replace=config.replace_lexicon)
     index = CorpusIndex.find(config.index) if config.use_index else None
-    return SiteProfile.from_pages(pages, flist.usable(), expected_rate=reference_rate(index))
+    simplified = (to_simplified(page) for page in pages)  # the lists are Simplified; pages may not be
+    return SiteProfile.from_pages(simplified, flist.usable(), expected_rate=reference_rate(index))
