@@ -15,6 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTED = [
     "restore.engine.restorer",
     "restore.engine.config",
+    "restore.engine.script",
+    "restore.engine.calibration",
+    "restore.evaluation.simulate",
+    "restore.document",
+    "restore.models.lexicon",
     "restore.batch.step",
     "restore.io.records",
     "restore.io.names",

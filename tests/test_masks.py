@@ -90,3 +90,18 @@ def test_review_accepts_a_mask_and_every_export_shows_both(tmp_path: Path):
     record = json.loads((tmp_path / "jsonl" / "restored.jsonl").read_text("utf-8"))
     assert record["restored"] == "持续优化营商环境，推进一带一路建设。"
     assert [(e["replaced"], e["span"]) for e in record["edits"]] == [("□□", [6, 8]), ("□", [14, 15])]
+
+
+def test_mask_confidence_is_calibrated_and_keeps_the_order():
+    from restore.engine.calibration import MaskCalibration
+
+    calibrate = MaskCalibration(0.5, 2.0)
+    values = [0.05, 0.3, 0.6, 0.9, 0.99]
+    assert [calibrate(v) for v in values] == sorted(calibrate(v) for v in values)
+    assert MaskCalibration()(0.42) == 0.42  # not fitted: the decision model's confidence as it is
+
+
+def test_a_mask_the_list_cannot_fill_is_left_for_a_person(restorer):
+    (gap,) = [g for g in restorer.scan("推进*战略，加快发展") if g.kind == "mask"]
+    assert all(c.confidence < 0.9 for c in gap.candidates)
+    assert restorer.fix("推进*战略，加快发展", 0.9).text == "推进*战略，加快发展"

@@ -211,3 +211,24 @@ def lm_qc_buckets(corpora: tuple[Path, ...], model_dir: Path | None) -> None:
     except ValueError as exc:  # no held-out paragraphs to measure
         raise Failure(str(exc)) from None
     click.echo(json.dumps(edges))
+
+
+@build.command("masks")
+@corpus_option("Training files or directories (*-dev* files are skipped).")
+@click.option("--lexicon", "lexicons", multiple=True, help="Extra filter lists to mask with while fitting.")
+@click.option("--docs-per-list", type=int, default=150, show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled mask-calibration.json.")
+def masks_command(
+    corpora: tuple[Path, ...], lexicons: tuple[str, ...], docs_per_list: int, output: Path | None
+) -> None:
+    """Fit the calibration of mask confidences on held-out train documents masked both ways."""
+    from restore.engine.calibration import DEFAULT_PATH
+    from restore.training.masks import fit_mask_calibration
+
+    started = time.time()
+    try:
+        model = fit_mask_calibration(list(corpora), [Path(x) for x in lexicons], output or DEFAULT_PATH, docs_per_list)
+    except (ModelError, ValueError) as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"slope {model.slope:.3f}, bias {model.bias:.3f} from {model.rows} masks", err=True)
+    click.echo(f"fitted in {time.time() - started:.0f}s", err=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from restore.document import Candidate, Evidence, Gap, Insertion, Restoration
+from restore.engine.calibration import MaskCalibration
 from restore.engine.config import EngineConfig
 from restore.engine.decision import DEFAULT_PATH as DEFAULT_DECISION
 from restore.engine.decision import DecisionModel
@@ -171,6 +172,7 @@ class Restorer:
         self.suggester = Suggester(self.lm, self.filter_list, self.decision)
         self.screen = screen
         self.rescorer = _rescorer(index, use_index, neural, use_neural)
+        self.mask_calibration = MaskCalibration.load()
         self.support_pass = document_support
 
     @property
@@ -343,8 +345,13 @@ class Restorer:
             elif r.junction.surprisal >= UNKNOWN_SURPRISAL and _is_unknown_gap(analysis.text, r.junction.offset):
                 weak = tuple(c for c in candidates if c.confidence >= 0.05)
                 gaps.append(Gap(r.junction.offset, "unknown", weak))
+        calibrate = self.mask_calibration
         for mask in masks.values():
-            fits = tuple(c for c in at_mask.get(mask.start, ()) if mask.length in (None, len(c.text)))
+            fits = tuple(
+                replace(c, confidence=calibrate(c.confidence))
+                for c in at_mask.get(mask.start, ())
+                if mask.length in (None, len(c.text))
+            )
             gaps.append(Gap(mask.start, "mask", fits, (mask.start, mask.end)))
         gaps.sort(key=lambda g: g.offset)
         if analysis.script is not None:
@@ -405,8 +412,11 @@ MASK_FILLERS = 20
 
 
 def _fillers(index: CorpusIndex, text: str, mask: Mask) -> list[str]:
-    """The strings the reference most often puts between a mask's contexts, of the mask's
-    length where it has one."""
+    """The strings the reference most often puts between a mask's contexts, for a mask of
+    known length (□ per character). A single ``*`` is not asked: fillers of every length
+    compete there, and on dev they cost more precision than they gave (experiment log)."""
+    if mask.length is None:
+        return []
     left = text[max(0, mask.start - MASK_CONTEXT) : mask.start].split("\n")[-1]
     right = text[mask.end : mask.end + 2].split("\n")[0]
     if len(left) < 2 or not right:

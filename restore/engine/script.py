@@ -78,11 +78,14 @@ class ScriptView:
         for start, end in _paragraphs(text):
             para = text[start:end]
             simple = convert(para, "t2s")
-            parts.append(simple)
-            # A Traditional paragraph changes under t2s more than under s2t.
+            # A Traditional paragraph changes under t2s more than under s2t; a Simplified one
+            # is read as it stands (t2s would still touch a rare character or two).
             if _differs(para, simple) >= 1 and _differs(para, simple) > _differs(para, convert(para, "s2t")):
                 variant = max(VARIANTS, key=lambda v: len(para) - _differs(para, convert(simple, v)))
                 spans.append((start, end, variant))
+                parts.append(simple)
+            else:
+                parts.append(para)
         if not spans:
             return cls(text, text)
         return cls(text, "".join(parts), tuple(spans))

@@ -42,7 +42,7 @@ def parse_filter_list(text: str, name: str) -> FilterList:
     """One entry per line (or comma separated); ``#`` starts a comment. Entries in
     Traditional script are read in Simplified, as the engine reads every text.
 
-    >>> parse_filter_list("一带一路\n環境  # 環境 and 环境 are one entry\n环境", "x").entries
+    >>> parse_filter_list("一带一路\\n環境  # 環境 and 环境 are one entry\\n环境", "x").entries
     ('一带一路', '环境')
     """
     from restore.engine.script import to_simplified

@@ -1,0 +1,54 @@
+"""Calibration of mask confidences. A mask's place is known, so the decision model, fitted
+on deletions whose place is a guess, is too cautious there. A two-parameter logistic map
+of its logit, fitted on held-out *train* documents masked by simulated filters
+(``restore build masks``), turns it into the share of mask fills that are exactly right.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from restore.errors import ModelError
+from restore.paths import DATA_DIR
+
+DEFAULT_PATH = DATA_DIR / "mask-calibration.json"
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class MaskCalibration:
+    """``confidence -> sigmoid(slope * logit(confidence) + bias)``: monotonic, so the
+    order of the candidates never changes.
+
+    >>> MaskCalibration(1.0, 0.0)(0.8)
+    0.8
+    """
+
+    slope: float = 1.0
+    bias: float = 0.0
+    rows: int = 0
+
+    def __call__(self, confidence: float) -> float:
+        z = self.slope * logit(confidence) + self.bias
+        return round(1.0 / (1.0 + math.exp(-z)), 6) if z > -40 else 0.0
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> MaskCalibration:
+        if not path.is_file():
+            return cls()  # not fitted: the decision model's confidence as it is
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            return cls(float(data["slope"]), float(data["bias"]), int(data.get("rows", 0)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"cannot read mask calibration {path}: {exc}") from None
+
+    def save(self, path: Path, meta: dict[str, object]) -> None:
+        data = {"slope": self.slope, "bias": self.bias, "rows": self.rows, "meta": meta}
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
