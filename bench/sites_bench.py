@@ -28,16 +28,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import SHARED, command, machine, write_results  # noqa: I001
+from restore.engine.config import EngineConfig
 from restore.engine.restorer import Restorer
 from restore.engine.script import convert
 from restore.evaluation.simulate import damage, mask
 from restore.io.corpus import iter_documents
 from restore.models.lexicon import default_filter_list, load_filter_list
+from restore.sites.profile import for_site
 
 DEV = [SHARED / "corpus/gov-work-reports-dev.jsonl.xz", SHARED / "corpus/xwlb-dev.jsonl.xz"]
 LISTS = {
     "seed (bundled)": None,
     "konsheng 政治类型 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/政治类型.txt",
+    "konsheng 民生词库 (--lexicon)": SHARED / "lexicons/konsheng-sensitive-lexicon/民生词库.txt",
 }
 THRESHOLDS = (0.5, 0.9)
 
@@ -134,6 +137,24 @@ def main() -> None:
         for script in ("simplified", "traditional"):
             rows.append({"list": name, "mode": f"deletion, {script}"} | deletion_run(restorer, docs, entries, script))
             console.print(rows[-1])
+        if path is not None:
+            # The site's list not told: as `restore fix --same-site pages/*`, which profiles the
+            # pages and infers the site's list from them before restoring.
+            pages = [damage(d, entries)[0] for d in docs]
+            started = time.perf_counter()
+            site = for_site(pages, EngineConfig())
+            took = time.perf_counter() - started
+            run = deletion_run(Restorer.from_config(site.config), docs, entries, "simplified")
+            run |= {
+                "inferred": len(site.inferred),
+                "inferred_truly_filtered": sum(1 for e in site.inferred if e.string in set(entries)),
+                "site_seconds_per_1000_pages": round(1000 * took / len(pages), 1),
+            }
+            rows.append({"list": name, "mode": "deletion, list not told, --same-site"} | run)
+            console.print(rows[-1])
+            blind = deletion_run(Restorer(), docs, entries, "simplified")
+            rows.append({"list": name, "mode": "deletion, list not told, default fix"} | blind)
+            console.print(rows[-1])
         for mode in ("star", "box"):
             rows.append({"list": name, "mode": f"mask, {mode}"} | mask_run(restorer, docs, entries, mode))
             console.print(rows[-1])
@@ -162,6 +183,14 @@ def main() -> None:
         "|" + "---|" * len(cols),
     ]
     md += ["| " + " | ".join(str(r.get(c)) for c in cols) + " |" for r in rows]
+    site_rows = [r for r in rows if "inferred" in r]
+    if site_rows:
+        md += ["", "With the site's list not told, `--same-site` infers it from the damaged pages:", ""]
+        md += [
+            f"- {r['list']}: {r['inferred']} entries inferred, {r['inferred_truly_filtered']} of them truly "
+            f"filtered; {r['site_seconds_per_1000_pages']} s per 1,000 pages for profile and inference."
+            for r in site_rows
+        ]
     md += [
         "",
         f"`scan` on {untouched['paragraphs']} clean dev paragraphs: {untouched['gaps_simplified']} gaps in "

@@ -161,3 +161,24 @@ def test_a_typed_string_overrides_the_site_profile(tmp_path):
         gap = ws.store.gaps_of(doc)[0]
         ws.store.decide(gap.id, "edit", "alice", typed="政府")
         assert "政府" in ws.restorer().filter_list.entries
+
+
+def test_same_site_infers_the_list_it_was_not_told(tmp_path):
+    """Given only an unrelated list, --same-site finds what the seed page's filter deleted,
+    says so on stderr, names the inferred list in the evidence, and --no-infer turns it off."""
+    from .conftest import SEED
+
+    other = tmp_path / "other.txt"
+    other.write_text("无关词语\n", "utf-8")
+    base = ("fix", "--replace-lexicon", "--lexicon", str(other), "--changes", str(tmp_path / "edits.jsonl"))
+    proc = run_cli(*base, "--same-site", str(SEED), "-o", str(tmp_path / "out.txt"))
+    assert proc.returncode == 0, proc.stderr
+    assert "site list:" in proc.stderr.decode() and "inferred from 1 page" in proc.stderr.decode()
+    edits = [json.loads(x) for x in (tmp_path / "edits.jsonl").read_text("utf-8").splitlines()]
+    assert edits and all(
+        any(e["kind"] == "lexicon" and "inferred from the site" in e["detail"] for e in edit["evidence"])
+        for edit in edits
+    )
+    proc = run_cli(*base, "--same-site", "--no-infer", str(SEED), "-o", str(tmp_path / "out2.txt"))
+    assert proc.returncode == 0 and "site list:" not in proc.stderr.decode()
+    assert len((tmp_path / "edits.jsonl").read_text("utf-8").splitlines()) < len(edits)

@@ -14,7 +14,7 @@ from restore.cli.options import (
     EngineOptions,
     Failure,
     engine_options,
-    site_exclusions,
+    site_config,
 )
 from restore.engine.restorer import DEFAULT_MIN_CONFIDENCE
 from restore.errors import LexiconError, ModelError
@@ -67,10 +67,10 @@ def batch_command(
 
     engine.config()  # option errors first, before the input is read
     try:
-        exclude = site_exclusions(engine, _record_texts(src, text_field, id_field, max_bytes))
+        settings = site_config(engine, _record_texts(src, text_field, id_field, max_bytes))
     except BatchError as exc:
         raise Failure(str(exc)) from None
-    config = RestoreStep(text_field, min_confidence, max_bytes, engine.config(exclude))
+    config = RestoreStep(text_field, min_confidence, max_bytes, settings)
     try:
         config.engine()  # a missing model or index fails here, before any output is written
     except (ModelError, LexiconError) as exc:

@@ -14,7 +14,7 @@ from restore.cli.options import (
     engine_options,
     make_restorer,
     progress,
-    site_exclusions,
+    site_config,
 )
 from restore.errors import LexiconError
 from restore.models.lexicon import resolve_filter_list
@@ -72,10 +72,10 @@ def eval_command(
 
     try:
         # With --same-site the damaged documents are the site's pages.
-        exclude = site_exclusions(engine, (damage(t, entries)[0] for t in documents()))
+        settings = site_config(engine, (damage(t, entries)[0] for t in documents()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise Failure(f"{clean}: cannot read clean text: {exc}") from None
-    restorer = make_restorer(engine, exclude)
+    restorer = make_restorer(settings)
 
     try:
         report = evaluate(restorer, progress(documents(), "evaluating", total=limit or None), entries)

@@ -17,7 +17,7 @@ from restore.cli.options import (
     load_inputs,
     make_restorer,
     progress,
-    site_exclusions,
+    site_config,
 )
 from restore.document import Gap, Restoration
 from restore.engine.restorer import DEFAULT_MIN_CONFIDENCE, REPORT_CONFIDENCE
@@ -111,7 +111,7 @@ def scan(
 ) -> None:
     """Report where text was dropped, with ranked candidates and their evidence."""
     docs = load_inputs(files, encoding, max_bytes)
-    restorer = make_restorer(engine, site_exclusions(engine, (d.text for d in docs)))
+    restorer = make_restorer(site_config(engine, (d.text for d in docs)))
     for doc in progress(docs, "scanning") if len(docs) > 1 else docs:
         gaps = restorer.scan(doc.text, report=report_confidence)
         if fmt == "jsonl":
@@ -178,7 +178,7 @@ def fix(
         check_outputs([t for t in targets if t is not None] + ([changes] if changes else []), files)
     except OutputError as exc:
         raise Failure(str(exc)) from None
-    restorer = make_restorer(engine, site_exclusions(engine, (d.text for d in docs)))
+    restorer = make_restorer(site_config(engine, (d.text for d in docs)))
     records: list[dict[str, object]] = []
     for doc, target in zip(progress(docs, "restoring") if len(docs) > 1 else docs, targets):
         restoration = restorer.fix(doc.text, min_confidence)

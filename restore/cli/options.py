@@ -41,8 +41,9 @@ class EngineOptions:
     neural: str | None = None  # "on", DIR, or None/"none"/"off"
     same_site: bool = False
     site: tuple[str, ...] = ()
+    infer: bool = True  # with a site's pages, infer its filter list from them
 
-    def config(self, exclude: Sequence[str] = ()) -> EngineConfig:
+    def config(self, exclude: Sequence[str] = (), inferred: Sequence[str] = ()) -> EngineConfig:
         if self.replace_lexicon and not self.lexicons:
             raise Failure("--replace-lexicon needs at least one --lexicon")
         index_off = self.index is not None and self.index.lower() == "none"
@@ -57,6 +58,7 @@ class EngineOptions:
             neural=self.neural if use_neural and neural not in ("on", "default") else None,
             use_neural=use_neural,
             exclude=tuple(exclude),
+            inferred=tuple(inferred),
         )
 
     @property
@@ -64,7 +66,7 @@ class EngineOptions:
         return bool(self.site) or self.same_site
 
 
-ENGINE_FIELDS = ("lexicons", "replace_lexicon", "model_dir", "index", "neural", "same_site", "site")
+ENGINE_FIELDS = ("lexicons", "replace_lexicon", "model_dir", "index", "neural", "same_site", "site", "infer")
 
 
 def engine_options(func: F) -> F:
@@ -110,6 +112,12 @@ def engine_options(func: F) -> F:
             metavar="PATH",
             help="Other pages of the same site (files, directories, JSONL); as --same-site. Repeatable.",
         ),
+        click.option(
+            "--infer/--no-infer",
+            default=True,
+            show_default=True,
+            help="With --same-site or --site, infer the site's filter list from its pages and add it.",
+        ),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -135,14 +143,15 @@ def corpus_option(help_text: str) -> Callable[[F], F]:
     )
 
 
-def site_exclusions(engine: EngineOptions, inputs: Iterable[str] = ()) -> tuple[str, ...]:
-    """List entries the site's own pages show intact (--site pages, and ``inputs`` with
-    --same-site): a deleting filter leaves none of its strings, so these are not on it."""
+def site_config(engine: EngineOptions, inputs: Iterable[str] = ()) -> EngineConfig:
+    """The engine settings for a site's pages (--site pages, and ``inputs`` with
+    --same-site), as :func:`restore.sites.profile.for_site` makes them; what it found is
+    said on stderr. Without a site, the options as given."""
     from restore.review.sources import SourceProblem, iter_sources
-    from restore.sites.profile import profile_site
+    from restore.sites.profile import for_site
 
     if not engine.profiles_site:
-        return ()
+        return engine.config()
 
     def pages() -> Iterator[str]:
         for item in iter_sources(engine.site):
@@ -154,18 +163,29 @@ def site_exclusions(engine: EngineOptions, inputs: Iterable[str] = ()) -> tuple[
             yield from inputs
 
     try:
-        profile = profile_site(progress(pages(), "reading the site's pages"), engine.config())
+        with stage_progress() as update:
+            update("reading the site's pages", 0, 0)  # one live bar on stderr: inference reports its stages
+            found = for_site(pages(), engine.config(), engine.infer, update)
     except RestoreError as exc:
         raise Failure(str(exc)) from None
-    if profile.pages == 0:
+    if found.profile.pages == 0:
         raise Failure("no usable site pages in " + ", ".join(engine.site))
-    click.echo(profile.summary(), err=True)
-    return profile.not_filtered()
+    click.echo(found.profile.summary(), err=True)
+    if engine.infer and found.inferred:
+        listed = ", ".join(f"{e.string} ({e.support})" for e in found.inferred)
+        click.echo(
+            f"site list: {len(found.inferred)} entr{'y' if len(found.inferred) == 1 else 'ies'} inferred from "
+            f"{found.pages_read} page(s) in {found.seconds:.0f}s and added to the filter list: {listed}",
+            err=True,
+        )
+    elif engine.infer:
+        click.echo(f"site list: the {found.pages_read} page(s) prove no entry beyond the list given", err=True)
+    return found.config
 
 
-def make_restorer(engine: EngineOptions, exclude: Sequence[str] = ()) -> Restorer:
+def make_restorer(config: EngineConfig) -> Restorer:
     try:
-        return Restorer.from_config(engine.config(exclude))
+        return Restorer.from_config(config)
     except (ModelError, LexiconError) as exc:
         raise Failure(str(exc)) from None
 

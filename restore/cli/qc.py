@@ -16,7 +16,7 @@ from restore.cli.options import (
     load_inputs,
     make_restorer,
     progress,
-    site_exclusions,
+    site_config,
 )
 from restore.io.names import distinct_names
 from restore.io.writers import OutputError, check_outputs, write_atomic
@@ -58,7 +58,7 @@ def qc_command(
     from restore.qc.typos import TypoError, load_corrector
 
     docs = load_inputs(files, encoding, max_bytes)
-    restorer = make_restorer(engine, site_exclusions(engine, (d.text for d in docs)))
+    restorer = make_restorer(site_config(engine, (d.text for d in docs)))
     if typos:
         try:
             load_corrector(str(restorer.lm.directory / FORWARD_NAME))

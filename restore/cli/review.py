@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from restore.cli.options import EngineOptions, Failure, engine_options, input_options, progress, site_exclusions
+from restore.cli.options import EngineOptions, Failure, engine_options, input_options, progress, site_config
 from restore.errors import LexiconError, ModelError
 from restore.review.store import DEFAULT_WORKSPACE, Store, WorkspaceError
 
@@ -145,9 +145,9 @@ def import_command(
     pages = (
         i.text for i in iter_sources(paths, text_field, id_field, encoding, max_bytes) if isinstance(i, SourceItem)
     )
-    exclude = site_exclusions(engine, pages)
+    settings = site_config(engine, pages)
     with workspace_errors():
-        ws = Workspace(path, who, engine.config(exclude), create=True)
+        ws = Workspace(path, who, settings, create=True)
         items = iter_sources(paths, text_field, id_field, encoding, max_bytes)
         summary = ws.import_items(progress(items, "importing"), resuggest=resuggest)
         ws.close()
@@ -182,7 +182,7 @@ def resuggest_command(
         ws = Workspace(path, who, engine.config(), create=False)
         # With --same-site, the workspace's documents are the site's pages.
         pages = (ws.store.document(i).text for i in ws.store.document_ids())
-        ws.exclude(site_exclusions(engine, pages))
+        ws.configure(site_config(engine, pages))
         ref = _doc_id(ws.store, doc_ref)
         ids = [ref] if ref is not None else ws.store.document_ids()
         n = ws.resuggest(list(progress(ids, "re-suggesting")))

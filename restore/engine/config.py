@@ -30,6 +30,7 @@ class EngineConfig:
     neural: str | None = None  # neural model directory; None: the bundled one
     use_neural: bool = False
     exclude: tuple[str, ...] = ()  # list entries never proposed (what a site shows intact)
+    inferred: tuple[str, ...] = ()  # entries inferred from the site's own pages, added to the list
 
     def with_exclude(self, exclude: tuple[str, ...] | list[str]) -> EngineConfig:
         return replace(self, exclude=tuple(exclude))

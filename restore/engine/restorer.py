@@ -29,6 +29,9 @@ from restore.models.lexicon import FilterList, PhraseDictionary, resolve_filter_
 from restore.models.lm import CharLM
 from restore.models.neural import NeuralLM, load_neural
 
+# How entries inferred from a site's pages are named in the list and in evidence.
+INFERRED_NAME = "inferred from the site's pages"
+
 # Default threshold for applying a restoration without review. It favours precision:
 # on dev data, suggestions at or above it are right about 19 times in 20.
 DEFAULT_MIN_CONFIDENCE = 0.9
@@ -129,6 +132,7 @@ class Restorer:
             neural=config.neural,
             use_neural=config.use_neural,
             exclude=config.exclude,
+            inferred=config.inferred,
         )
 
     def __init__(
@@ -146,6 +150,7 @@ class Restorer:
         neural: NeuralLM | Path | str | None = None,
         use_neural: bool = False,
         exclude: Collection[str] = (),
+        inferred: Collection[str] = (),
     ):
         """``index``: a corpus index or its directory; by default the one built into
         ``restore/data/index`` is used when present (``use_index=False``: never).
@@ -154,14 +159,18 @@ class Restorer:
         about 40% slower (README, "neural model").
         ``document_support``: also try, at fluent junctions, strings the document has
         clearly lost elsewhere.
+        ``inferred``: entries inferred from the site's own pages (``restore.sites.inference``),
+        added to the filter list under their own name.
         ``exclude``: list entries never to propose, such as those a site's other pages
         show intact (``site.SiteProfile.not_filtered``)."""
         self.lm = CharLM.load(model_dir)
         flist = filter_list or resolve_filter_list(list(lexicons), replace=replace_lexicon)
+        if inferred:
+            flist = flist.merged(FilterList(INFERRED_NAME, tuple(inferred)))
         ruled_out = set(exclude)
         self.excluded = tuple(e for e in flist.entries if e in ruled_out)
         if self.excluded:
-            flist = FilterList(flist.name, tuple(e for e in flist.entries if e not in ruled_out))
+            flist = FilterList(flist.name, tuple(e for e in flist.entries if e not in ruled_out), flist.origins)
         self.filter_list = flist
         path = decision_path or DEFAULT_DECISION
         try:

@@ -274,7 +274,7 @@ class Suggester:
         out = []
         for s in result.scored:
             evidence = [
-                Evidence("lexicon", f"filter list '{self.flist.name}'" + (" (pair)" if s.pair else "")),
+                Evidence("lexicon", f"filter list '{self.flist.origin(s.text)}'" + (" (pair)" if s.pair else "")),
                 Evidence("lm", "left-to-right gain, log10", s.forward),
                 Evidence("lm", "right-to-left gain, log10", s.backward),
             ]

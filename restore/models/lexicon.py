@@ -7,7 +7,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from restore.errors import LexiconError
@@ -23,19 +23,29 @@ _SPLIT = re.compile(r"[,，、;；\t\n]+")
 
 @dataclass(frozen=True)
 class FilterList:
-    """Strings a keyword filter deletes, in the order the filter applies them."""
+    """Strings a keyword filter deletes, in the order the filter applies them.
+
+    A merged list remembers where each entry came from (``origin``), so evidence can say
+    whether a string is on the bundled list, a given one, or inferred from the site.
+    """
 
     name: str
     entries: tuple[str, ...]
+    origins: dict[str, str] = field(default_factory=dict, compare=False)
 
     def usable(self) -> tuple[str, ...]:
         """Entries that can be proposed as insertions."""
         return tuple(e for e in self.entries if 0 < len(e) <= MAX_ENTRY_CHARS)
 
+    def origin(self, entry: str) -> str:
+        """The name of the list ``entry`` came from."""
+        return self.origins.get(entry, self.name)
+
     def merged(self, other: FilterList) -> FilterList:
         seen = dict.fromkeys(self.entries)
         seen.update(dict.fromkeys(other.entries))
-        return FilterList(f"{self.name}+{other.name}", tuple(seen))
+        origins = {e: other.origin(e) for e in other.entries} | {e: self.origin(e) for e in self.entries}
+        return FilterList(f"{self.name}+{other.name}", tuple(seen), origins)
 
 
 def parse_filter_list(text: str, name: str) -> FilterList:

@@ -67,6 +67,11 @@ class Workspace:
         self.config = self.config.with_exclude(tuple(entries))
         self._restorer = None
 
+    def configure(self, config: EngineConfig) -> None:
+        """Use these engine settings from now on (a site's profile and inferred list)."""
+        self.config = config
+        self._restorer = None
+
     def restorer(self) -> Restorer:
         """The engine, with the strings reviewers typed added to its filter list."""
         typed = self.store.feedback().typed
@@ -84,6 +89,7 @@ class Workspace:
                 use_neural=c.use_neural,
                 # A string a reviewer typed is evidence from this site itself: no profile rules it out.
                 exclude=tuple(e for e in c.exclude if e not in typed),
+                inferred=c.inferred,
             )
             self._typed = typed
         return self._restorer

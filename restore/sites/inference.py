@@ -234,6 +234,32 @@ def rank_offers(
     return ranked
 
 
+# A single page proves less than a crawl (one story repeats its words): its entries must
+# fill more junctions to be kept.
+SINGLE_PAGE_JUNCTIONS = 3
+
+
+def site_entries(
+    texts: Sequence[str],
+    model_dir: Path | None = None,
+    index: CorpusIndex | None = None,
+    min_junctions: int = 2,
+    on_progress: OnProgress | None = None,
+) -> list[InferredEntry]:
+    """The entries of a site's filter list that its pages prove (``InferredEntry.kept``):
+    what ``restore fix --same-site`` adds to the list it was given. One page alone is held
+    to a stricter bar. An empty list where the pages prove nothing (no reference table, or
+    no text to infer from)."""
+    if not texts:
+        return []
+    bar = min_junctions if len(texts) > 1 else max(min_junctions, SINGLE_PAGE_JUNCTIONS)
+    try:
+        entries = infer_filter_list(texts, model_dir=model_dir, index=index, on_progress=on_progress)
+    except InferenceError:
+        return []
+    return [e for e in entries if e.kept(bar)]
+
+
 def infer_filter_list(
     texts: Sequence[str],
     reference: Reference | None = None,

@@ -17,14 +17,16 @@ least ``MIN_SHARE`` of the occurrences the reference expects in that much text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from restore.engine.config import EngineConfig
 
 if TYPE_CHECKING:
     from restore.models.index import CorpusIndex
+    from restore.sites.inference import InferredEntry
 
 MIN_PAGES = 2
 # A filtered string reappears only where a deletion happens to form it: far below this
@@ -125,3 +127,61 @@ def profile_site(pages: Iterable[str], config: EngineConfig) -> SiteProfile:
     index = CorpusIndex.find(config.index) if config.use_index else None
     simplified = (to_simplified(page) for page in pages)  # the lists are Simplified; pages may not be
     return SiteProfile.from_pages(simplified, flist.usable(), expected_rate=reference_rate(index))
+
+
+# Pages read for inference: a uniform sample of a crawl, so memory and time stay bounded.
+INFER_PAGES = 2000
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """What a site's pages tell the engine, and the settings that follow."""
+
+    config: EngineConfig  # the given settings, minus what the pages show intact, plus what they prove
+    profile: SiteProfile
+    inferred: tuple[InferredEntry, ...] = ()  # the entries inferred, with their evidence
+    pages_read: int = 0  # pages inference read (a uniform sample of at most INFER_PAGES)
+    seconds: float = 0.0  # time inference took
+
+
+def for_site(
+    pages: Iterable[str],
+    config: EngineConfig,
+    infer: bool = True,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> SiteSettings:
+    """The engine settings for one site's ``pages``, read once as they stream past.
+
+    List entries the pages show intact are left out (a deleting filter leaves none of its
+    strings), and, with ``infer``, the entries the pages prove are the site's are added
+    (:func:`restore.sites.inference.site_entries`, on a uniform sample of the pages).
+    """
+    import random
+    import time
+
+    from restore.models.index import CorpusIndex
+    from restore.sites.inference import site_entries
+
+    sample: list[str] = []
+    rng = random.Random(0)
+
+    def sampled() -> Iterator[str]:
+        for seen, page in enumerate(pages, 1):
+            if infer:
+                if len(sample) < INFER_PAGES:
+                    sample.append(page)
+                elif (slot := rng.randrange(seen)) < INFER_PAGES:
+                    sample[slot] = page
+            yield page
+
+    profile = profile_site(sampled(), config)
+    exclude = profile.not_filtered()
+    if not infer or not sample:
+        return SiteSettings(config.with_exclude(exclude), profile)
+    started = time.perf_counter()
+    index = CorpusIndex.find(config.index) if config.use_index else None
+    found = site_entries(sample, Path(config.model_dir) if config.model_dir else None, index, on_progress=on_progress)
+    shown = set(exclude)
+    kept = tuple(e for e in found if e.string not in shown)
+    settings = replace(config, exclude=tuple(exclude), inferred=tuple(e.string for e in kept))
+    return SiteSettings(settings, profile, kept, len(sample), time.perf_counter() - started)
