@@ -157,3 +157,18 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path):
     assert len(colours) > 20  # text, table rules and coloured verdicts, not a blank page
     # The histogram's bars are drawn in #4c72b0.
     assert any(rgb == (0x4C, 0x72, 0xB0) for _, rgb in colours)
+
+
+def test_a_site_that_deletes_every_long_number_is_named_as_a_pattern(restorer):
+    import re
+
+    from restore.qc.checks import check
+
+    clean = (
+        "国务院关于2019年国民经济和社会发展计划执行情况的报告。全市地区生产总值达到17012亿元，增长7.8%。"
+        "总投资约3200亿元，新建项目150个。全年接待游客2.8亿人次。"
+    )
+    damaged = re.sub(r"[0-9.]{3,}", "", clean)
+    kinds = [f.kind for f in check("page", damaged, restorer).findings]
+    assert kinds.count("numbers-deleted") == 1
+    assert "numbers-deleted" not in [f.kind for f in check("page", clean, restorer).findings]

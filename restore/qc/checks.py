@@ -45,7 +45,8 @@ _SENTENCE_END = "。！？!?；;…"
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # breadcrumb, metadata, navigation, related, trailing-spam, bullet, fused-heading, mask, mojibake, typo
+    kind: str  # breadcrumb, metadata, navigation, related, trailing-spam, bullet, fused-heading, mask, mojibake,
+    # typo, numbers-deleted
     start: int  # code-point span in the original text
     end: int
     text: str
@@ -245,6 +246,40 @@ def find_mojibake(text: str) -> list[Finding]:
     return findings
 
 
+# What usually follows or precedes a number in official text: where text is missing next
+# to one of these, a number is the likeliest thing a filter took.
+NUMBER_AFTER = set("年月日亿万千百元%％个家项人次台辆件吨米倍届期号条")
+NUMBER_BEFORE = ("约", "达", "共", "第", "至", "超", "近", "增长", "下降", "提高", "完成", "实现", "投资")
+LONG_NUMBER = re.compile(r"[0-9０-９][0-9０-９,，.．]*[0-9０-９]{2}|[0-9０-９]{3,}")
+MIN_NUMBER_GAPS = 3
+
+
+def number_pattern(text: str, unknown: list[int]) -> Finding | None:
+    """One finding for a site that deletes every long number: no number of three or more
+    digits survives in the page, and at least three gaps of unknown content stand where a
+    number reads naturally (关于⟦?⟧年国民经济, 总投资约⟦?⟧亿元). Named as a pattern rather
+    than left as a list of unrelated gaps; each gap is still reported."""
+    if LONG_NUMBER.search(text):
+        return None
+    places = [
+        o
+        for o in unknown
+        if (o < len(text) and text[o] in NUMBER_AFTER) or text[max(0, o - 2) : o].endswith(NUMBER_BEFORE)
+    ]
+    if len(places) < MIN_NUMBER_GAPS:
+        return None
+    shown = ", ".join(f"{text[max(0, o - 4) : o]}⟦?⟧{text[o : o + 3]}" for o in places[:3])
+    return Finding(
+        "numbers-deleted",
+        places[0],
+        places[-1],
+        "",
+        f"numbers of 3+ digits deleted: {len(places)} place(s) where a number reads naturally, and no number "
+        f"of three or more digits survives ({shown}{' …' if len(places) > 3 else ''})",
+        False,
+    )
+
+
 def check(
     name: str,
     text: str,
@@ -294,6 +329,10 @@ def check(
                 why = f"models prefer it by {t.margin:.1f} log10" if t.margin is not None else "pycorrector"
                 detail = f"{left}⟦{t.text}→{t.suggestion}⟧{right}: {why}"
                 report.findings.append(Finding("typo", t.start, t.end, t.text, detail, False))
+        report.findings.sort(key=lambda f: (f.start, f.kind))
+    numbers = number_pattern(text, [g.offset for g in gaps if g.kind == "unknown"])
+    if numbers is not None:
+        report.findings.append(numbers)
         report.findings.sort(key=lambda f: (f.start, f.kind))
     has_masks = any(f.kind == "mask" for f in findings)
     if report.deletion_density < CLEAN_DENSITY and not has_masks:
