@@ -132,7 +132,7 @@ def test_accept_reject_edit_undo_quit_and_resume(workspace: Path):
     _screen(child)
     child.send("A")
     child.expect("at or above confidence")
-    child.sendline("0.9")
+    child.send("\r")  # the line editor shows the default, 0.9: Enter takes it
     child.expect("一带一")  # the remaining, low-confidence gap
     child.expect(r"accepted 2 suggestion\(s\) at or above 0.9")
     _screen(child)
@@ -184,3 +184,33 @@ def test_read_only_workspace_refuses_the_loop(workspace: Path):
         assert child.exitstatus == 1
     finally:
         workspace.chmod(0o644)
+
+
+def test_typed_text_is_edited_in_a_line_editor(workspace: Path):
+    """e, 监管, Left, Enter saves 监管 and nothing else (a bare terminal stored ESC [ D)."""
+    child = _spawn(workspace)
+    child.expect(r"gap 1/3 at offset 5")
+    _screen(child)
+    child.send("e")
+    child.expect("text to insert")
+    child.send("监管")
+    child.send("\x1b[D")  # Left
+    child.send("\x7f")  # Backspace over the wide character before the cursor
+    child.send("督")
+    child.send("\r")
+    child.expect("inserted 督管")
+    _screen(child)
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert _decisions(workspace)[0] == ("edit", "督管", True)
+
+
+def test_control_characters_are_refused_as_typed_text(workspace: Path):
+    from restore.review.session import ReviewSession
+
+    with Store(str(workspace)) as store:
+        session = ReviewSession(store, "alice")
+        session.edit("监管\x1b[D")
+        assert "control characters" in session.message and "U+001B" in session.message
+    assert _decisions(workspace) == []

@@ -97,6 +97,15 @@ def review(ctx: click.Context, db: str | None, reviewer: str | None, skipped: bo
         console = Console(highlight=False)
 
         def prompt(label: str, default: str) -> str:
+            # A real line editor in a terminal: the cursor, arrow keys, backspace over wide
+            # characters and input methods work, and no key arrives as an escape sequence.
+            if sys.stdin.isatty() and sys.stdout.isatty():
+                from prompt_toolkit import prompt as line_editor
+
+                try:
+                    return line_editor(f"{label}: ", default=default)
+                except (EOFError, KeyboardInterrupt):
+                    return ""
             try:
                 return str(click.prompt(label, default=default, show_default=bool(default)))
             except click.Abort:

@@ -4,6 +4,7 @@ and the position is saved after every move, so a killed session resumes where it
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from restore.review.store import Action, Conflict, DocumentRecord, GapRecord, Store, WorkspaceError
@@ -116,6 +117,10 @@ class ReviewSession:
         if not typed:
             self.message = "nothing typed; gap left as it was"
             return
+        bad = control_characters(typed)
+        if bad:
+            self.message = f"not inserted: the text holds control characters ({bad}); type it again"
+            return
         self._decide("edit", typed=typed)
 
     def mark_unknown(self) -> None:
@@ -190,3 +195,10 @@ class ReviewSession:
             right=text[right_from : right_from + CONTEXT],
             masked=masked,
         )
+
+
+def control_characters(text: str) -> str:
+    """The control characters in ``text``, shown as code points ("" if none): an arrow key
+    read by a bare terminal arrives as ESC [ D, which is not text."""
+    found = sorted({c for c in text if unicodedata.category(c) in ("Cc", "Cf") and c not in "\u200d"})
+    return ", ".join(f"U+{ord(c):04X}" for c in found)

@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import stat
+import unicodedata
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -823,6 +824,8 @@ class Store:
             elif action == "edit":
                 if not typed:
                     raise WorkspaceError("an edit needs the text to insert")
+                if any(unicodedata.category(c) == "Cc" for c in typed):
+                    raise WorkspaceError("typed text holds control characters; they are not text")
                 insert_text = typed
                 candidate_rank = None
             else:
