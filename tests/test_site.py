@@ -182,3 +182,25 @@ def test_same_site_infers_the_list_it_was_not_told(tmp_path):
     proc = run_cli(*base, "--same-site", "--no-infer", str(SEED), "-o", str(tmp_path / "out2.txt"))
     assert proc.returncode == 0 and "site list:" not in proc.stderr.decode()
     assert len((tmp_path / "edits.jsonl").read_text("utf-8").splitlines()) < len(edits)
+
+
+def test_batch_profiles_each_site_of_a_mixed_collection_on_its_own(tmp_path):
+    from restore.batch.step import site_key
+
+    assert site_key("https://www.Example.gov.cn/a.html") == "www.example.gov.cn"
+    src = tmp_path / "in.jsonl"
+    rows = []
+    for i in range(6):
+        # Site a shows 政府 intact, site b never does.
+        text = "市政府召开常务会议，推进铁、公建设。" if i % 2 == 0 else "持续优化营商，推进一带一建设。"
+        rows.append({"id": f"r{i}", "url": f"https://{'a' if i % 2 == 0 else 'b'}.example.com/{i}", "text": text})
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("batch", str(src), str(out), "--site-field", "url", "--no-infer")
+    assert proc.returncode == 0, proc.stderr
+    err = proc.stderr.decode()
+    assert "site a.example.com: 3 page(s) read" in err and "site b.example.com: 3 page(s) read" in err
+    restored = [json.loads(x)["restored_text"] for x in out.read_text("utf-8").splitlines()]
+    assert len(restored) == 6 and "铁路、公路" in restored[0] and "一带一路" in restored[1]
+    proc = run_cli("batch", str(src), str(tmp_path / "o2.jsonl"), "--site-field", "url", "--engine", "ray")
+    assert proc.returncode != 0 and "--site-field" in proc.stderr.decode()

@@ -56,7 +56,7 @@ def process_item(step: RestoreStep, item: Item) -> str:
     try:
         text = step.text_of(item.record)
         out = dict(item.record)
-        out.update(restore_fields(step.engine(), text, step.min_confidence))
+        out.update(restore_fields(step.engine_for(item.record), text, step.min_confidence))
     except RecordError as exc:
         return _dumps({"i": item.index, "error": {"where": item.where, "reason": str(exc)}, "id": item.id})
     return _dumps({"i": item.index, "record": out})

@@ -31,6 +31,22 @@ class RecordError(Exception):
     """A record that cannot be restored; the message is the reason for the error sidecar."""
 
 
+def site_key(value: Any) -> str:
+    """The site a record belongs to, from its site field: the host of a URL, else the value.
+
+    >>> site_key("https://www.example.gov.cn/2020/page.html"), site_key("成都"), site_key(None)
+    ('www.example.gov.cn', '成都', '')
+    """
+    if value is None:
+        return ""
+    text = str(value).strip()
+    if "://" in text:
+        from urllib.parse import urlsplit
+
+        return (urlsplit(text).hostname or text).lower()
+    return text
+
+
 def _evidence(e: Evidence) -> dict[str, Any]:
     # A fixed set of keys in every record keeps columnar writers (Arrow, Parquet) happy.
     return {"kind": e.kind, "detail": e.detail, "value": None if e.value is None else round(e.value, 4)}
@@ -104,9 +120,21 @@ class RestoreStep:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_bytes: int = MAX_DOCUMENT_BYTES
     engine_config: EngineConfig = field(default_factory=EngineConfig)
+    # With a site field, each site's own settings (its profile and inferred list), by site key.
+    site_field: str | None = None
+    site_configs: tuple[tuple[str, EngineConfig], ...] = ()
 
     def engine(self) -> Restorer:
         return engine_for(self.engine_config)
+
+    def engine_for(self, record: Mapping[str, Any]) -> Restorer:
+        """The engine for ``record``: its site's settings where the run has them."""
+        if self.site_field is not None and self.site_configs:
+            key = site_key(record.get(self.site_field))
+            for site, config in self.site_configs:
+                if site == key:
+                    return engine_for(config)
+        return self.engine()
 
     def settings(self) -> dict[str, Any]:
         """Everything that decides the output, as plain JSON values."""
@@ -126,7 +154,7 @@ class RestoreStep:
     def __call__(self, record: Mapping[str, Any]) -> dict[str, Any]:
         text = self.text_of(record)
         out = dict(record)
-        out.update(restore_fields(self.engine(), text, self.min_confidence))
+        out.update(restore_fields(self.engine_for(record), text, self.min_confidence))
         return out
 
     def features(self, base: Any) -> Any:

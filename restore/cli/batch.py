@@ -15,9 +15,11 @@ from restore.cli.options import (
     Failure,
     engine_options,
     site_config,
+    stage_progress,
 )
+from restore.engine.config import EngineConfig
 from restore.engine.restorer import DEFAULT_MIN_CONFIDENCE
-from restore.errors import LexiconError, ModelError
+from restore.errors import LexiconError, ModelError, RestoreError
 from restore.io.documents import MAX_DOCUMENT_BYTES
 
 # ---------------------------------------------------------------- batch
@@ -40,6 +42,12 @@ from restore.io.documents import MAX_DOCUMENT_BYTES
 @click.option("--address", help="Ray cluster address for --engine ray (default: start a local one).")
 @click.option("--force", is_flag=True, help="Start over: ignore a partial run and overwrite OUT.")
 @click.option(
+    "--site-field",
+    metavar="FIELD",
+    help="Records come from several sites, named by this field (a URL's host counts): each site's pages are "
+    "profiled and its filter list inferred on its own, in a first pass.",
+)
+@click.option(
     "--max-bytes", type=int, default=MAX_DOCUMENT_BYTES, show_default=True, help="Largest text a record may have."
 )
 @engine_options
@@ -53,6 +61,7 @@ def batch_command(
     runner: str,
     address: str | None,
     force: bool,
+    site_field: str | None,
     max_bytes: int,
     engine: EngineOptions,
 ) -> None:
@@ -66,11 +75,23 @@ def batch_command(
     from restore.batch.step import RestoreStep
 
     engine.config()  # option errors first, before the input is read
+    if site_field is not None and runner == "ray":
+        raise Failure("--site-field runs with the local engine; drop --engine ray")
     try:
-        settings = site_config(engine, _record_texts(src, text_field, id_field, max_bytes))
+        if site_field is not None:
+            config = RestoreStep(
+                text_field,
+                min_confidence,
+                max_bytes,
+                engine.config(),
+                site_field,
+                per_site_configs(engine, _record_sites(src, text_field, id_field, site_field, max_bytes)),
+            )
+        else:
+            settings = site_config(engine, _record_texts(src, text_field, id_field, max_bytes))
+            config = RestoreStep(text_field, min_confidence, max_bytes, settings)
     except BatchError as exc:
         raise Failure(str(exc)) from None
-    config = RestoreStep(text_field, min_confidence, max_bytes, settings)
     try:
         config.engine()  # a missing model or index fails here, before any output is written
     except (ModelError, LexiconError) as exc:
@@ -108,6 +129,41 @@ def _record_texts(src: Path, text_field: str, id_field: str, max_bytes: int) -> 
         text = item.record.get(text_field) if item.record is not None else None
         if isinstance(text, str):
             yield text
+
+
+def _record_sites(
+    src: Path, text_field: str, id_field: str, site_field: str, max_bytes: int
+) -> Iterator[tuple[str, str]]:
+    """(site, text) of each usable record, streamed, for the per-site first pass."""
+    from restore.batch.step import site_key
+    from restore.io.records import Reader
+
+    for item in Reader(src, text_field, id_field, max_bytes):
+        text = item.record.get(text_field) if item.record is not None else None
+        if isinstance(text, str) and item.record is not None:
+            yield site_key(item.record.get(site_field)), text
+
+
+def per_site_configs(engine: EngineOptions, pages: Iterator[tuple[str, str]]) -> tuple[tuple[str, EngineConfig], ...]:
+    """Each site's settings, said on stderr: what its pages show intact, and what they prove."""
+    from restore.sites.profile import for_sites
+
+    try:
+        with stage_progress() as update:
+            sites = for_sites(pages, engine.config(), engine.infer, update)
+    except RestoreError as exc:
+        raise Failure(str(exc)) from None
+    for n, (site, found) in enumerate(sorted(sites.items())):
+        if n == 20:
+            click.echo(f"restore: … and {len(sites) - 20} more site(s)", err=True)
+            break
+        inferred = ", ".join(e.string for e in found.inferred) or "none"
+        click.echo(
+            f"site {site or '(no site field)'}: {found.profile.pages} page(s) read; "
+            f"{len(found.config.exclude)} entries shown intact; inferred: {inferred}",
+            err=True,
+        )
+    return tuple((site, found.config) for site, found in sorted(sites.items()))
 
 
 @contextmanager

@@ -185,3 +185,32 @@ def for_site(
     kept = tuple(e for e in found if e.string not in shown)
     settings = replace(config, exclude=tuple(exclude), inferred=tuple(e.string for e in kept))
     return SiteSettings(settings, profile, kept, len(sample), time.perf_counter() - started)
+
+
+def for_sites(
+    pages: Iterable[tuple[str, str]],
+    config: EngineConfig,
+    infer: bool = True,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, SiteSettings]:
+    """:func:`for_site` for each site of a mixed collection, from ``(site, page)`` pairs read
+    once: each site keeps a uniform sample of at most ``INFER_PAGES`` pages, which its
+    profile and inference read."""
+    import random
+
+    samples: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    rngs: dict[str, random.Random] = {}
+    for site, page in pages:
+        sample = samples.setdefault(site, [])
+        seen[site] = seen.get(site, 0) + 1
+        if len(sample) < INFER_PAGES:
+            sample.append(page)
+        elif (slot := rngs.setdefault(site, random.Random(0)).randrange(seen[site])) < INFER_PAGES:
+            sample[slot] = page
+    out: dict[str, SiteSettings] = {}
+    for n, (site, sample) in enumerate(sorted(samples.items())):
+        if on_progress is not None:
+            on_progress(f"site {site or '(none)'}", n, len(samples))
+        out[site] = for_site(sample, config, infer)
+    return out
