@@ -208,3 +208,23 @@ def test_bad_inputs_are_reported_and_nothing_is_lost(collection: Path, tmp_path:
         err = proc.stderr.decode()
         assert proc.returncode == 1 and err.startswith("restore: error:") and err.count("\n") == 1, err
     assert corrupt.read_bytes() == saved
+
+
+def test_tei_has_a_paragraph_per_line_and_a_revision_history(tmp_path: Path):
+    from restore.document import Candidate, Gap
+    from restore.review.export import restored_document, tei_document, tei_texts
+    from restore.review.store import Store
+
+    text = "推进铁、公建设。\n优化营商，激发活力。\n"
+    gaps = [
+        Gap(text.index("、"), "deletion", (Candidate("路", 3.0, 0.97, ()),)),
+        Gap(text.index("，激"), "deletion", (Candidate("环境", 3.0, 0.96, ()),)),
+    ]
+    with Store(str(tmp_path / "ws.db")) as store:
+        doc, _ = store.add_document("page.txt", text, {"title": "标题"}, gaps, {"model": "m", "lexicon": "l"}, "x")
+        for g in store.gaps_of(doc):
+            store.decide(g.id, "accept", "alice", expected_version=g.version)
+        xml = tei_document(restored_document(store, doc))
+    assert xml.count("<p xml:space") == 3  # two lines and the empty one after the last break
+    assert "<title>标题</title>" in xml and xml.count("<change when=") == 2
+    assert tei_texts(xml) == (text, "推进铁路、公建设。\n优化营商环境，激发活力。\n")

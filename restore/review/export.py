@@ -213,6 +213,9 @@ def tei_document(exported: ExportedDocument, exported_at: datetime | None = None
         "        </application>",
         "      </appInfo>",
         "    </encodingDesc>",
+    ]
+    head += _revision_desc(exported)
+    head += [
         "  </teiHeader>",
         "  <text>",
         "    <body>",
@@ -233,41 +236,76 @@ def tei_document(exported: ExportedDocument, exported_at: datetime | None = None
         element = f'<gap reason="omitted" resp="#{_attr(_xml_id(d.reviewer))}"/>'
         marks.append((d.offset, len(exported.applied) + j, element, d.offset))
     marks.sort()
-    body: list[str] = []
+    # One <p> per line of the original; restorations never span a line break.
+    paragraphs: list[list[str]] = [[]]
     last = 0
+
+    def text_up_to(stop: int) -> None:
+        for k, piece in enumerate(doc.text[last:stop].split("\n")):
+            if k:
+                paragraphs.append([])
+            paragraphs[-1].append(_xml_text(piece))
+
     for offset, _, element, end in marks:
-        body.append(_xml_text(doc.text[last:offset]))
-        body.append(element)
+        text_up_to(offset)
+        paragraphs[-1].append(element)
         last = end
-    body.append(_xml_text(doc.text[last:]))
-    lines = head + ['      <p xml:space="preserve">' + "".join(body) + "</p>", "    </body>", "  </text>", "</TEI>", ""]
+    text_up_to(len(doc.text))
+    body = ['      <p xml:space="preserve">' + "".join(p) + "</p>" for p in paragraphs]
+    lines = head + body + ["    </body>", "  </text>", "</TEI>", ""]
     return "\n".join(lines)
+
+
+def _revision_desc(exported: ExportedDocument) -> list[str]:
+    """Every decision in force, oldest first, as a TEI change: who, when, what."""
+    decisions = sorted(exported.applied + exported.unknown, key=lambda d: (d.decided_at, d.id))
+    if not decisions:
+        return []
+    out = ["    <revisionDesc>"]
+    for d in decisions:
+        what = (
+            f"marked text missing at {d.offset}"
+            if d.action == "unknown"
+            else f"{'typed' if d.action == 'edit' else 'accepted'} {d.text} at {d.offset}"
+        )
+        out.append(
+            f'      <change when="{d.decided_at.isoformat(timespec="seconds")}" who="#{_attr(_xml_id(d.reviewer))}">'
+            f"{_xml_text(what)}</change>"
+        )
+    out.append("    </revisionDesc>")
+    return out
 
 
 def tei_texts(xml: str) -> tuple[str, str]:
     """(original, restored) read back from a TEI export: the round-trip check."""
     root = ElementTree.fromstring(xml)
-    p = root.find(f"{{{TEI_NS}}}text/{{{TEI_NS}}}body/{{{TEI_NS}}}p")
-    if p is None:
+    body = root.find(f"{{{TEI_NS}}}text/{{{TEI_NS}}}body")
+    paragraphs = body.findall(f"{{{TEI_NS}}}p") if body is not None else []
+    if not paragraphs:
         raise ValueError("no body paragraph in TEI export")
-    original: list[str] = [p.text or ""]
-    restored: list[str] = [p.text or ""]
-    for child in p:
-        tag = child.tag.split("}")[-1]
-        if tag == "supplied":
-            restored.append(child.text or "")
-        elif tag == "choice":
-            orig = child.find(f"{{{TEI_NS}}}orig")
-            supplied = child.find(f"{{{TEI_NS}}}supplied")
-            original.append("".join(orig.itertext()) if orig is not None else "")
-            restored.append(supplied.text or "" if supplied is not None else "")
-        elif tag == "g":
-            c = chr(int(str(child.get("n", "U+0")).removeprefix("U+"), 16))
-            original.append(c)
-            restored.append(c)
-        original.append(child.tail or "")
-        restored.append(child.tail or "")
-    return "".join(original), "".join(restored)
+    originals: list[str] = []
+    restoreds: list[str] = []
+    for p in paragraphs:
+        original: list[str] = [p.text or ""]
+        restored: list[str] = [p.text or ""]
+        for child in p:
+            tag = child.tag.split("}")[-1]
+            if tag == "supplied":
+                restored.append(child.text or "")
+            elif tag == "choice":
+                orig = child.find(f"{{{TEI_NS}}}orig")
+                supplied = child.find(f"{{{TEI_NS}}}supplied")
+                original.append("".join(orig.itertext()) if orig is not None else "")
+                restored.append(supplied.text or "" if supplied is not None else "")
+            elif tag == "g":
+                c = chr(int(str(child.get("n", "U+0")).removeprefix("U+"), 16))
+                original.append(c)
+                restored.append(c)
+            original.append(child.tail or "")
+            restored.append(child.tail or "")
+        originals.append("".join(original))
+        restoreds.append("".join(restored))
+    return "\n".join(originals), "\n".join(restoreds)
 
 
 # ---------------------------------------------------------------- writers
