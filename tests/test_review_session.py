@@ -66,3 +66,12 @@ def test_invalid_candidate_number_is_a_message_not_a_decision(tmp_path: Path):
     assert session.gap.id == gap_id and store.gap(gap_id).status == "open"
     session.edit("")
     assert store.gap(gap_id).status == "open"
+
+
+def test_an_empty_skipped_queue_says_how_many_gaps_are_still_open(tmp_path: Path):
+    store = _store(tmp_path)
+    open_gaps = store.status_counts()["open"]
+    session = ReviewSession(store, "ann", statuses=("skipped",))
+    assert session.done
+    assert f"No skipped gaps left; {open_gaps} gap(s) are still open" in session.empty_message()
+    assert ReviewSession(store, "bob").empty_message() == ""  # the open queue keeps its own words

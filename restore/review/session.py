@@ -113,6 +113,15 @@ class ReviewSession:
     def reject(self) -> None:
         self._decide("reject")
 
+    def empty_message(self) -> str:
+        """What to say when this queue is empty: a --skipped queue is not the workspace."""
+        if self.statuses == ("open",):
+            return ""
+        still_open = self.store.status_counts().get("open", 0)
+        shown = "/".join(self.statuses)
+        more = f"; {still_open} gap(s) are still open (run restore review without --skipped)" if still_open else ""
+        return f"No {shown} gaps left{more}. Press q to quit, z to undo."
+
     def edit(self, typed: str) -> None:
         if not typed:
             self.message = "nothing typed; gap left as it was"

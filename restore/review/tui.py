@@ -46,10 +46,12 @@ def evidence_summary(evidence: tuple[Evidence, ...], limit: int = 4) -> str:
     return " · ".join(parts[:limit])
 
 
-def render(view: GapView | None, message: str, show_help: bool = False) -> Group:
+def render(view: GapView | None, message: str, show_help: bool = False, empty: str = "") -> Group:
     parts: list[Panel | Table | Text] = []
     if view is None:
-        parts.append(Text("No undecided gaps left in this workspace. Press q to quit, z to undo.", style="bold green"))
+        parts.append(
+            Text(empty or "No undecided gaps left in this workspace. Press q to quit, z to undo.", style="bold green")
+        )
     else:
         gap = view.gap
         doc_n, doc_of = view.document_position
@@ -106,7 +108,7 @@ def run_loop(
     show_help = False
     while True:
         console.clear()
-        console.print(render(session.view(), session.message, show_help))
+        console.print(render(session.view(), session.message, show_help, session.empty_message()))
         session.message = ""
         show_help = False
         key = getkey()
