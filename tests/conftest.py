@@ -18,6 +18,18 @@ SHARED = ROOT.parent / "shared"
 SEED = FIXTURES / "in-the-wild" / "chengdu-2020-work-report.scraped.txt"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Integration tests (a PostgreSQL server, Chromium, a Ray cluster, mounting a small
+    disk, killing processes) run in CI and with RESTORE_INTEGRATION=1; elsewhere they skip
+    with that reason, so the default suite stays quick."""
+    if os.environ.get("CI") or os.environ.get("RESTORE_INTEGRATION"):
+        return
+    skip = pytest.mark.skip(reason="integration test: set RESTORE_INTEGRATION=1 to run it (CI does)")
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(skip)
+
+
 def needs_shared(*parts: str) -> Path:
     """A path under ../shared (the project's corpus and filter lists), or a skip with a reason.
 

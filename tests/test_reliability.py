@@ -112,6 +112,7 @@ def test_temporaries_of_a_killed_writer_are_swept(tmp_path: Path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
+@pytest.mark.integration
 def test_a_killed_fix_never_leaves_half_an_output(tmp_path: Path):
     """Kill ``fix`` at many points: the output is either absent, the old text, or whole."""
     import signal
@@ -148,6 +149,7 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
     )
 
 
+@pytest.mark.integration
 def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(tmp_path: Path):
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "64k"):
