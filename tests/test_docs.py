@@ -20,6 +20,7 @@ DOCUMENTED = [
     "restore.evaluation.simulate",
     "restore.document",
     "restore.models.lexicon",
+    "restore.review.tui",
     "restore.batch.step",
     "restore.io.records",
     "restore.io.names",

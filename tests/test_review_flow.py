@@ -228,3 +228,28 @@ def test_tei_has_a_paragraph_per_line_and_a_revision_history(tmp_path: Path):
     assert xml.count("<p xml:space") == 3  # two lines and the empty one after the last break
     assert "<title>标题</title>" in xml and xml.count("<change when=") == 2
     assert tei_texts(xml) == (text, "推进铁路、公建设。\n优化营商环境，激发活力。\n")
+
+
+def test_exports_say_how_each_restoration_was_decided(tmp_path: Path):
+    from restore.document import Candidate, Gap
+    from restore.review.export import export, restored_document, tei_document
+    from restore.review.store import Store
+
+    text = "推进铁、公建设，优化营商，激发活力。"
+    gaps = [
+        Gap(text.index("、"), "deletion", (Candidate("路", 3.0, 0.97, ()),)),
+        Gap(text.index("建设"), "deletion", (Candidate("路", 3.0, 0.96, ()),)),
+        Gap(text.index("，激"), "deletion", (Candidate("政策", 1.0, 0.3, ()),)),
+    ]
+    with Store(str(tmp_path / "ws.db")) as store:
+        doc, _ = store.add_document("p", text, {}, gaps, {"model": "m", "lexicon": "l"}, "x")
+        first, second, third = store.gaps_of(doc)
+        store.decide(first.id, "accept", "alice", expected_version=first.version, candidate_rank=1, bulk=True)
+        store.decide(second.id, "accept", "alice", expected_version=second.version)
+        store.decide(third.id, "edit", "alice", expected_version=third.version, typed="环境")
+        xml = tei_document(restored_document(store, doc))
+        export(store, tmp_path / "j", "jsonl")
+    record = json.loads((tmp_path / "j" / "restored.jsonl").read_text("utf-8"))
+    assert [e["mode"] for e in record["edits"]] == ["bulk", "reviewed", "typed"]
+    assert 'resp="#restore"' in xml and '<respStmt xml:id="restore">' in xml
+    assert 'cert="unknown" evidence="conjecture"' in xml

@@ -75,3 +75,68 @@ def test_an_empty_skipped_queue_says_how_many_gaps_are_still_open(tmp_path: Path
     assert session.done
     assert f"No skipped gaps left; {open_gaps} gap(s) are still open" in session.empty_message()
     assert ReviewSession(store, "bob").empty_message() == ""  # the open queue keeps its own words
+
+
+def _named(tmp_path: Path) -> Store:
+    """Three documents where the engine flagged the name 陈璐 (a false alarm) each time."""
+    from restore.document import Candidate, Gap
+
+    store = Store(str(tmp_path / "n.db"))
+    for n in range(3):
+        body = f"第{n}篇：记者陈璐报道，推进铁、公建设。"
+        gaps = [
+            Gap(body.index("陈璐") + 1, "deletion", (Candidate("路", 1.0, 0.4, ()),)),
+            Gap(body.index("、公"), "deletion", (Candidate("路", 3.0, 0.97, ()),)),
+            Gap(body.index("公建") + 1, "deletion", (Candidate("路", 3.0, 0.95, ()),)),
+            Gap(body.index("报道"), "unknown", ()),
+        ]
+        store.add_document(f"d{n}", body, {}, gaps, {"model": "m", "lexicon": "l"}, "import")
+    return store
+
+
+def test_the_queue_hides_gaps_with_nothing_to_propose_unless_asked(tmp_path: Path):
+    from restore.review.store import QueueFilter
+
+    runs = iter(range(100))
+
+    def walk(queue: QueueFilter) -> list[str]:
+        where = tmp_path / f"w{next(runs)}"
+        where.mkdir()
+        session, seen = ReviewSession(_named(where), "ann", queue=queue), []
+        while not session.done:
+            seen.append(session.gap.kind if session.gap else "")
+            session.skip()
+        return seen
+
+    default = walk(QueueFilter())
+    assert default.count("unknown") == 0 and len(default) == 9
+    assert walk(QueueFilter(with_candidates=False)).count("unknown") == 3
+    assert walk(QueueFilter(min_confidence=0.95)) == ["deletion"] * 6
+    assert walk(QueueFilter(kinds=("unknown",), with_candidates=False)) == ["unknown"] * 3
+
+
+def test_reject_all_like_this_takes_a_repeated_name_out_of_the_queue(tmp_path: Path):
+    store = _named(tmp_path)
+    session = ReviewSession(store, "ann")
+    assert session.gap is not None and session.gap.best.confidence == 0.4  # 记者陈⟦路⟧璐
+    assert session.like_this() == 3
+    session.reject_like_this()
+    assert "rejected 3" in session.message
+    left = []
+    while not session.done:
+        left.append(session.gap.best.confidence)
+        session.skip()
+    assert 0.4 not in left and len(left) == 6
+
+
+def test_a_bulk_accept_is_previewed_and_undone_in_one_step(tmp_path: Path):
+    store = _named(tmp_path)
+    session = ReviewSession(store, "ann")
+    preview = session.bulk_preview(0.9)
+    assert [s for _, s in preview] == ["路", "路"] and all("⟦路⟧" in c for c, _ in preview)
+    session.accept_document(0.9)
+    decided = [d for d in store.decisions_of(session.gap.document_id if session.gap else 1)]
+    assert len(decided) == 2 and all(d.mode == "bulk" for d in decided)
+    session.undo()
+    assert "undid a bulk accept of 2" in session.message
+    assert store.status_counts().get("accepted", 0) == 0

@@ -133,6 +133,9 @@ def test_accept_reject_edit_undo_quit_and_resume(workspace: Path):
     child.send("A")
     child.expect("at or above confidence")
     child.send("\r")  # the line editor shows the default, 0.9: Enter takes it
+    child.expect("2 suggestion\\(s\\) at or above 0.9 would be accepted")
+    child.expect("accept all 2")
+    child.send("y\r")
     child.expect("一带一")  # the remaining, low-confidence gap
     child.expect(r"accepted 2 suggestion\(s\) at or above 0.9")
     _screen(child)
@@ -214,3 +217,37 @@ def test_control_characters_are_refused_as_typed_text(workspace: Path):
         session.edit("监管\x1b[D")
         assert "control characters" in session.message and "U+001B" in session.message
     assert _decisions(workspace) == []
+
+
+def test_reject_all_like_this_and_a_bulk_undo_in_the_terminal(tmp_path: Path):
+    """R takes a repeated name out of the queue after a count; A shows a preview and z
+    takes the whole bulk accept back in one step."""
+    from .test_review_session import _named
+
+    _named(tmp_path).close()
+    db = tmp_path / "n.db"
+    child = _spawn(db)
+    child.expect(r"document 1/3")
+    _screen(child)
+    child.send("R")
+    child.expect(r"the 2 other open gap\(s\) like it")
+    child.send("y\r")
+    child.expect("rejected 3 gap")
+    _screen(child)
+    child.send("A")
+    child.expect("at or above confidence")
+    child.send("\r")
+    child.expect(r"2 suggestion\(s\) at or above 0.9 would be accepted")
+    child.expect("accept all 2")
+    child.send("y\r")
+    child.expect(r"accepted 2 suggestion\(s\)")
+    _screen(child)
+    child.send("z")
+    child.expect(r"undid a bulk accept of 2")
+    _screen(child)
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    with Store(str(db)) as store:
+        counts = store.status_counts()
+    assert counts.get("rejected") == 3 and counts.get("accepted", 0) == 0

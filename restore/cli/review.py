@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from restore.cli.options import EngineOptions, Failure, engine_options, input_options, progress, site_config
 from restore.errors import LexiconError, ModelError
-from restore.review.store import DEFAULT_WORKSPACE, Store, WorkspaceError
+from restore.review.store import DEFAULT_WORKSPACE, QueueFilter, Store, WorkspaceError
 
 
 def _default_reviewer() -> str:
@@ -68,8 +68,35 @@ def _doc_id(store: Store, ref: str | None) -> int | None:
 @click.option("--reviewer", envvar="RESTORE_REVIEWER", help="Who is deciding (default: your login).")
 @click.option("--skipped", is_flag=True, help="Walk the gaps skipped earlier instead of the undecided ones.")
 @click.option("--doc", "doc_ref", help="Start at this document (key or id).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["deletion", "mask", "unknown"]),
+    help="Only gaps of this kind (repeatable; default: all).",
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Only gaps whose best candidate is at least this sure.",
+)
+@click.option("--string", help="Only gaps whose best candidate is this string.")
+@click.option(
+    "--all-gaps", is_flag=True, help="Also gaps with no candidate (hidden by default: mostly names and numbers)."
+)
 @click.pass_context
-def review(ctx: click.Context, db: str | None, reviewer: str | None, skipped: bool, doc_ref: str | None) -> None:
+def review(
+    ctx: click.Context,
+    db: str | None,
+    reviewer: str | None,
+    skipped: bool,
+    doc_ref: str | None,
+    kinds: tuple[str, ...],
+    min_confidence: float,
+    string: str | None,
+    all_gaps: bool,
+) -> None:
     """Review suggestions in the terminal; subcommands import, decide in bulk and report.
 
     Without a subcommand, opens the keyboard-driven review loop on the workspace.
@@ -91,8 +118,14 @@ def review(ctx: click.Context, db: str | None, reviewer: str | None, skipped: bo
         store, who = _open(ctx, None, None)
         if store.read_only:
             raise Failure(f"{store.label}: workspace is read-only; the review loop needs to record decisions")
+        queue = QueueFilter(
+            kinds=tuple(kinds) or QueueFilter().kinds,  # type: ignore[arg-type]
+            min_confidence=min_confidence,
+            string=string,
+            with_candidates=not all_gaps,
+        )
         session = ReviewSession(
-            store, who, ("skipped",) if skipped else ("open",), start_document=_doc_id(store, doc_ref)
+            store, who, ("skipped",) if skipped else ("open",), start_document=_doc_id(store, doc_ref), queue=queue
         )
         console = Console(highlight=False)
 

@@ -59,6 +59,18 @@ def restored_document(store: Store, doc_id: int) -> ExportedDocument:
     return ExportedDocument(doc, Restoration(doc.text, insertions), applied, unknown, replaced)
 
 
+def decision_mode(d: DecisionRecord) -> str:
+    """How a restoration was decided: accepted with others at a threshold (``bulk``), read
+    and accepted one by one (``reviewed``), or typed by the reviewer (``typed``)."""
+    if d.mode == "bulk":
+        return "bulk"
+    return "typed" if d.action == "edit" else "reviewed"
+
+
+# The tool itself, in TEI: bulk accepts are its restorations, which a reviewer let through.
+TOOL_ID = "restore"
+
+
 def cert(confidence: float | None) -> str:
     if confidence is None or confidence >= 0.9:
         return "high"
@@ -95,6 +107,7 @@ def jsonl_record(exported: ExportedDocument) -> dict[str, Any]:
                     else {}
                 ),
                 "decision": d.action,
+                "mode": decision_mode(d),
                 "reviewer": d.reviewer,
                 "time": d.decided_at.isoformat(),
                 "confidence": None if d.confidence is None else round(d.confidence, 4),
@@ -184,6 +197,13 @@ def tei_document(exported: ExportedDocument, exported_at: datetime | None = None
         "      <titleStmt>",
         f"        <title>{_xml_text(title)}</title>",
     ]
+    if any(d.mode == "bulk" for d in exported.applied):
+        head += [
+            f'        <respStmt xml:id="{TOOL_ID}">',
+            "          <resp>restored censored text; accepted in bulk at a confidence threshold</resp>",
+            f"          <name>restore {_xml_text(__version__)}</name>",
+            "        </respStmt>",
+        ]
     for r in reviewers:
         head += [
             f'        <respStmt xml:id="{_attr(_xml_id(r))}">',
@@ -222,13 +242,13 @@ def tei_document(exported: ExportedDocument, exported_at: datetime | None = None
     ]
     marks: list[tuple[int, int, str, int]] = []  # (offset, order, element, end of the original it covers)
     for i, d in enumerate(exported.applied):
-        resp = f"#{_xml_id(d.reviewer)}"
+        mode = decision_mode(d)
+        resp = f"#{TOOL_ID}" if mode == "bulk" else f"#{_xml_id(d.reviewer)}"
         mask = exported.replaced.get(d.id, "")
         reason = "masked" if mask else "censored"
-        supplied = (
-            f'<supplied reason="{reason}" cert="{cert(d.confidence)}" resp="{_attr(resp)}">'
-            f"{_xml_text(d.text or '')}</supplied>"
-        )
+        # Typed text is the reviewer's conjecture, not a scored candidate: no certainty is claimed.
+        certainty = 'cert="unknown" evidence="conjecture"' if mode == "typed" else f'cert="{cert(d.confidence)}"'
+        supplied = f'<supplied reason="{reason}" {certainty} resp="{_attr(resp)}">{_xml_text(d.text or "")}</supplied>'
         if mask:  # the site's mark and what it stands for, side by side
             supplied = f"<choice><orig>{_xml_text(mask)}</orig>{supplied}</choice>"
         marks.append((d.offset, i, supplied, d.offset + len(mask)))
@@ -266,7 +286,7 @@ def _revision_desc(exported: ExportedDocument) -> list[str]:
         what = (
             f"marked text missing at {d.offset}"
             if d.action == "unknown"
-            else f"{'typed' if d.action == 'edit' else 'accepted'} {d.text} at {d.offset}"
+            else f"{decision_mode(d).replace('reviewed', 'accepted').replace('bulk', 'bulk-accepted')} {d.text} at {d.offset}"
         )
         out.append(
             f'      <change when="{d.decided_at.isoformat(timespec="seconds")}" who="#{_attr(_xml_id(d.reviewer))}">'

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from restore.review.store import Action, Conflict, DocumentRecord, GapRecord, Store, WorkspaceError
+from restore.review.store import Action, Conflict, DocumentRecord, GapRecord, QueueFilter, Store, WorkspaceError
 
 CONTEXT = 40
 
@@ -28,11 +29,17 @@ class GapView:
 
 class ReviewSession:
     def __init__(
-        self, store: Store, reviewer: str, statuses: tuple[str, ...] = ("open",), start_document: int | None = None
+        self,
+        store: Store,
+        reviewer: str,
+        statuses: tuple[str, ...] = ("open",),
+        start_document: int | None = None,
+        queue: QueueFilter | None = None,
     ):
         self.store = store
         self.reviewer = reviewer
         self.statuses = statuses
+        self.queue = queue or QueueFilter()
         self.gap: GapRecord | None = None
         self.message = ""
         self._doc: DocumentRecord | None = None
@@ -42,7 +49,7 @@ class ReviewSession:
 
     def _resume(self, start_document: int | None) -> None:
         if start_document is not None:
-            self._go(self.store.first_gap_from_document(start_document, self.statuses))
+            self._go(self.store.first_gap_from_document(start_document, self.statuses, self.queue))
             return
         gap_id, _ = self.store.position(self.reviewer)
         if gap_id is not None:
@@ -51,17 +58,21 @@ class ReviewSession:
             except WorkspaceError:
                 gap = None
             if gap is not None:
-                if gap.status in self.statuses:
+                if (
+                    gap.status in self.statuses
+                    and self.store.next_gap((gap.document_id, gap.offset, gap.id - 1), self.statuses, queue=self.queue)
+                    == gap.id
+                ):
                     self._go(gap.id)
                     return
                 self._go(self._after(gap))
                 return
-        self._go(self.store.next_gap(None, self.statuses))
+        self._go(self.store.next_gap(None, self.statuses, queue=self.queue))
 
     def _after(self, gap: GapRecord) -> int | None:
-        found = self.store.next_gap((gap.document_id, gap.offset, gap.id), self.statuses)
+        found = self.store.next_gap((gap.document_id, gap.offset, gap.id), self.statuses, queue=self.queue)
         if found is None:  # wrap round to what is still undecided earlier in the queue
-            found = self.store.next_gap(None, self.statuses)
+            found = self.store.next_gap(None, self.statuses, queue=self.queue)
         return found
 
     def _go(self, gap_id: int | None) -> None:
@@ -140,25 +151,49 @@ class ReviewSession:
 
     def undo(self) -> None:
         try:
-            undone = self.store.undo_last(self.reviewer)
+            step = self.store.undo_last_step(self.reviewer)
         except Conflict as exc:
             self.message = str(exc)
             return
-        if undone is None:
+        if not step:
             self.message = "nothing to undo"
             return
-        self.message = f"undid {undone.action} {undone.text or ''}".rstrip()
-        self._go(undone.gap_id)
+        first = step[0]
+        if len(step) > 1:
+            self.message = f"undid a bulk accept of {len(step)} suggestion(s)"
+        else:
+            self.message = f"undid {first.action} {first.text or ''}".rstrip()
+        self._go(first.gap_id)
+
+    def bulk_preview(self, min_confidence: float) -> list[tuple[str, str]]:
+        """What a bulk accept at ``min_confidence`` in this document would insert, before it
+        does: (context, string) for each gap, in text order."""
+        if self.gap is None or self._doc is None:
+            return []
+        text = self._doc.text
+        out = []
+        for gap_id, _ in self.store.open_gaps_at_or_above(min_confidence, self.gap.document_id):
+            gap = self.store.gap(gap_id)
+            end = gap.span[1] if gap.span else gap.offset
+            out.append(
+                (
+                    f"{text[max(0, gap.offset - 6) : gap.offset]}⟦{gap.best.text if gap.best else ''}⟧{text[end : end + 6]}",
+                    gap.best.text if gap.best else "",
+                )
+            )
+        return out
 
     def accept_document(self, min_confidence: float) -> None:
-        """Accept every undecided suggestion in this document at or above the bar."""
+        """Accept every undecided suggestion in this document at or above the bar (as shown,
+        to two decimals): one step, recorded as bulk, undone whole by ``undo``."""
         if self.gap is None:
             return
         decided = 0
+        at = datetime.now(timezone.utc)
         for gap_id, version in self.store.open_gaps_at_or_above(min_confidence, self.gap.document_id):
             try:
                 self.store.decide(
-                    gap_id, "accept", self.reviewer, expected_version=version, candidate_rank=1, bulk=True
+                    gap_id, "accept", self.reviewer, expected_version=version, candidate_rank=1, bulk=True, at=at
                 )
                 decided += 1
             except Conflict:
@@ -170,10 +205,29 @@ class ReviewSession:
         else:
             self._go(self._after(current))
 
+    def like_this(self) -> int:
+        """How many open gaps in the workspace are like this one (``reject_like_this``)."""
+        return len(self.store.open_gaps_like(self.gap.id)) if self.gap is not None else 0
+
+    def reject_like_this(self) -> None:
+        """Reject this gap and every open gap like it in the workspace (the same best
+        candidate between the same characters: a name flagged again and again)."""
+        if self.gap is None:
+            return
+        rejected = 0
+        for gap_id, version in self.store.open_gaps_like(self.gap.id):
+            try:
+                self.store.decide(gap_id, "reject", self.reviewer, expected_version=version)
+                rejected += 1
+            except Conflict:
+                continue
+        self.message = f"rejected {rejected} gap(s) like this one"
+        self._advance()
+
     def next_document(self) -> None:
         if self.gap is None:
             return
-        found = self.store.first_gap_from_document(self.gap.document_id + 1, self.statuses)
+        found = self.store.first_gap_from_document(self.gap.document_id + 1, self.statuses, self.queue)
         if found is None:
             self.message = "no later document has undecided gaps"
             return

@@ -41,6 +41,7 @@ from sqlalchemy import (
     and_,
     create_engine,
     event,
+    exists,
     func,
     insert,
     or_,
@@ -323,6 +324,7 @@ class DecisionRecord:
     decided_at: datetime
     model_version: str
     lexicon_version: str
+    mode: str = "single"  # "bulk" when accepted with others at a threshold, else "single"
 
 
 @dataclass(frozen=True)
@@ -363,6 +365,7 @@ def _decision_record(row: Any) -> DecisionRecord:
         _aware(row.decided_at),
         row.model_version,
         row.lexicon_version,
+        row.mode,
     )
 
 
@@ -398,6 +401,36 @@ def _is_read_only(path: Path) -> bool:
     except OSError:
         return False
     return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which undecided gaps the review queue shows.
+
+    By default every kind with at least one candidate: a gap with nothing to propose is
+    mostly a false alarm (a name, a number), shown only when asked (``with_candidates=False``).
+    """
+
+    kinds: tuple[GapKind, ...] = ("deletion", "mask", "unknown")
+    min_confidence: float = 0.0
+    string: str | None = None  # only gaps whose best candidate is this string
+    with_candidates: bool = True
+
+    def conditions(self) -> list[Any]:
+        conds: list[Any] = [gaps.c.kind.in_(list(self.kinds))]
+        if self.min_confidence > 0:
+            conds.append(gaps.c.top_confidence >= self.min_confidence)
+        if self.with_candidates:
+            conds.append(exists(select(candidates.c.id).where(candidates.c.gap_id == gaps.c.id)))
+        if self.string:
+            conds.append(
+                exists(
+                    select(candidates.c.id).where(
+                        candidates.c.gap_id == gaps.c.id, candidates.c.rank == 1, candidates.c.text == self.string
+                    )
+                )
+            )
+        return conds
 
 
 class Store:
@@ -757,10 +790,14 @@ class Store:
             return [int(x) for x in conn.execute(query).scalars()]
 
     def next_gap(
-        self, after: tuple[int, int, int] | None, statuses: Sequence[str] = ("open",), same_document: bool = False
+        self,
+        after: tuple[int, int, int] | None,
+        statuses: Sequence[str] = ("open",),
+        same_document: bool = False,
+        queue: QueueFilter | None = None,
     ) -> int | None:
         """The first gap in queue order (document, offset, id) strictly after ``after``."""
-        query = select(gaps.c.id).where(gaps.c.status.in_(list(statuses)))
+        query = select(gaps.c.id).where(gaps.c.status.in_(list(statuses)), *(queue or QueueFilter()).conditions())
         if after is not None:
             d, o, i = after
             if same_document:
@@ -777,10 +814,14 @@ class Store:
             found = conn.execute(query).scalar()
         return int(found) if found is not None else None
 
-    def first_gap_from_document(self, doc_id: int, statuses: Sequence[str] = ("open",)) -> int | None:
+    def first_gap_from_document(
+        self, doc_id: int, statuses: Sequence[str] = ("open",), queue: QueueFilter | None = None
+    ) -> int | None:
         query = (
             select(gaps.c.id)
-            .where(gaps.c.status.in_(list(statuses)), gaps.c.document_id >= doc_id)
+            .where(
+                gaps.c.status.in_(list(statuses)), gaps.c.document_id >= doc_id, *(queue or QueueFilter()).conditions()
+            )
             .order_by(gaps.c.document_id, gaps.c.offset, gaps.c.id)
             .limit(1)
         )
@@ -799,6 +840,7 @@ class Store:
         candidate_rank: int | None = None,
         typed: str | None = None,
         bulk: bool = False,
+        at: datetime | None = None,
     ) -> DecisionRecord:
         """Record one decision and commit it. Raises :class:`Conflict` if the gap changed
         since ``expected_version`` or is already decided."""
@@ -843,7 +885,7 @@ class Store:
             evidence: tuple[Evidence, ...] = chosen.evidence if chosen else ()
             if action == "edit":
                 evidence = (Evidence("reviewer", f"typed by {reviewer}"),)
-            now = _now()
+            now = at or _now()  # one bulk step shares one time: undo takes it back whole
             values = {
                 "gap_id": gap_id,
                 "action": action,
@@ -887,38 +929,54 @@ class Store:
         )
 
     def undo_last(self, reviewer: str) -> DecisionRecord | None:
-        """Take back this reviewer's latest decision that is still in force."""
+        """Take back this reviewer's latest step still in force: one decision, or every
+        decision of one bulk accept. Returns the first decision taken back."""
+        undone = self.undo_last_step(reviewer)
+        return undone[0] if undone else None
+
+    def undo_last_step(self, reviewer: str) -> list[DecisionRecord]:
         with self._write() as conn:
-            row = conn.execute(
+            query = (
                 select(decisions, gaps.c.document_id, gaps.c.offset, gaps.c.version, gaps.c.status)
                 .join(gaps, gaps.c.id == decisions.c.gap_id)
                 .where(decisions.c.reviewer == reviewer, decisions.c.undone_at.is_(None))
-                .order_by(decisions.c.id.desc())
-                .limit(1)
-            ).first()
-            if row is None:
-                return None
-            if row.status != STATUS_OF[row.action]:
-                raise Conflict(f"gap {row.gap_id} was changed by someone else since; not undone")
-            reopened = conn.execute(
-                update(gaps)
-                .where(gaps.c.id == row.gap_id, gaps.c.version == row.version)
-                .values(status="open", version=row.version + 1)
-            ).rowcount
-            if reopened != 1:
-                raise Conflict(f"gap {row.gap_id} was changed by someone else since; not undone")
-            conn.execute(update(decisions).where(decisions.c.id == row.id).values(undone_at=_now()))
-            if row.action == "edit" and row.text:
-                # A typed string leaves the workspace lexicon with the last edit that typed it.
-                still_typed = conn.execute(
-                    select(decisions.c.id).where(
-                        decisions.c.action == "edit", decisions.c.text == row.text, decisions.c.undone_at.is_(None)
+            )
+            last = conn.execute(query.order_by(decisions.c.id.desc()).limit(1)).first()
+            if last is None:
+                return []
+            rows = [last]
+            if last.mode == "bulk":
+                rows = list(
+                    conn.execute(
+                        query.where(decisions.c.mode == "bulk", decisions.c.decided_at == last.decided_at).order_by(
+                            decisions.c.id
+                        )
                     )
-                ).first()
-                if still_typed is None:
-                    conn.execute(workspace_lexicon.delete().where(workspace_lexicon.c.string == row.text))
-            self._audit(conn, reviewer, "undo", row.document_id, row.gap_id, decision=row.id, action=row.action)
-        return _decision_record(row)
+                )
+            for row in rows:
+                if row.status != STATUS_OF[row.action]:
+                    raise Conflict(f"gap {row.gap_id} was changed by someone else since; not undone")
+            stamp = _now()
+            for row in rows:
+                reopened = conn.execute(
+                    update(gaps)
+                    .where(gaps.c.id == row.gap_id, gaps.c.version == row.version)
+                    .values(status="open", version=row.version + 1)
+                ).rowcount
+                if reopened != 1:
+                    raise Conflict(f"gap {row.gap_id} was changed by someone else since; not undone")
+                conn.execute(update(decisions).where(decisions.c.id == row.id).values(undone_at=stamp))
+                if row.action == "edit" and row.text:
+                    # A typed string leaves the workspace lexicon with the last edit that typed it.
+                    still_typed = conn.execute(
+                        select(decisions.c.id).where(
+                            decisions.c.action == "edit", decisions.c.text == row.text, decisions.c.undone_at.is_(None)
+                        )
+                    ).first()
+                    if still_typed is None:
+                        conn.execute(workspace_lexicon.delete().where(workspace_lexicon.c.string == row.text))
+                self._audit(conn, reviewer, "undo", row.document_id, row.gap_id, decision=row.id, action=row.action)
+        return [_decision_record(row) for row in rows]
 
     def decisions_of(self, doc_id: int, actions: Sequence[Action] = ACTIONS) -> list[DecisionRecord]:
         """Decisions in force for one document, in text order."""
@@ -937,14 +995,49 @@ class Store:
         return [_decision_record(r) for r in rows]
 
     def open_gaps_at_or_above(self, min_confidence: float, doc_id: int | None = None) -> list[tuple[int, int]]:
-        """(gap id, version) of open deletion gaps whose best candidate clears the bar."""
+        """(gap id, version) of open deletion and mask gaps whose best candidate clears the
+        bar, exactly as ``restore fix --min-confidence`` applies it (the review screen shows
+        confidences rounded down, so what it shows at 0.99 is at 0.99)."""
         query = select(gaps.c.id, gaps.c.version).where(
-            gaps.c.status == "open", gaps.c.kind == "deletion", gaps.c.top_confidence >= min_confidence
+            gaps.c.status == "open",
+            gaps.c.kind.in_(["deletion", "mask"]),
+            gaps.c.top_confidence >= min_confidence,
         )
         if doc_id is not None:
             query = query.where(gaps.c.document_id == doc_id)
         with self._read() as conn:
             return [(r.id, r.version) for r in conn.execute(query.order_by(gaps.c.document_id, gaps.c.offset))]
+
+    def open_gaps_like(self, gap_id: int, width: int = 2) -> list[tuple[int, int]]:
+        """(gap id, version) of the open gaps like this one anywhere in the workspace: the
+        same kind and best candidate, between the same ``width`` characters either side
+        (a repeated name, a repeated phrase); this gap first."""
+        with self._read() as conn:
+            me = conn.execute(select(gaps).where(gaps.c.id == gap_id)).first()
+            if me is None:
+                raise WorkspaceError(f"no gap {gap_id}")
+            best = select(candidates.c.text).where(candidates.c.gap_id == gaps.c.id, candidates.c.rank == 1)
+            mine = conn.execute(
+                select(candidates.c.text).where(candidates.c.gap_id == gap_id, candidates.c.rank == 1)
+            ).scalar()
+            same = conn.execute(
+                select(gaps.c.id, gaps.c.version, gaps.c.document_id, gaps.c.offset, gaps.c.span_end, documents.c.text)
+                .join(documents, documents.c.id == gaps.c.document_id)
+                .where(
+                    gaps.c.status == "open",
+                    gaps.c.kind == me.kind,
+                    best.scalar_subquery() == mine if mine is not None else ~exists(best),
+                )
+                .order_by(gaps.c.document_id, gaps.c.offset)
+            ).all()
+
+        def around(text_: str, offset: int, end: int | None) -> tuple[str, str]:
+            return text_[max(0, offset - width) : offset], text_[end if end is not None else offset :][:width]
+
+        key = next((around(r.text, r.offset, r.span_end) for r in same if r.id == gap_id), None)
+        found = [(r.id, r.version) for r in same if around(r.text, r.offset, r.span_end) == key]
+        found.sort(key=lambda g: g[0] != gap_id)
+        return found
 
     def open_gaps_below(self, max_confidence: float, doc_id: int | None = None) -> list[tuple[int, int]]:
         query = select(gaps.c.id, gaps.c.version).where(gaps.c.status == "open", gaps.c.top_confidence < max_confidence)
@@ -1092,6 +1185,7 @@ __all__ = [
     "DocumentRecord",
     "Feedback",
     "GapRecord",
+    "QueueFilter",
     "SCHEMA_VERSION",
     "SQLAlchemyError",
     "Store",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from rich.console import Console, Group
@@ -13,16 +14,27 @@ from restore.document import Evidence
 from restore.review.session import GapView, ReviewSession
 
 HELP = (
-    "a/enter accept · 1-9 pick · r reject · e edit · u unknown · s skip · z undo · "
+    "a/enter accept · 1-9 pick · r reject · R reject all like this · e edit · u unknown · s skip · z undo · "
     "A accept doc ≥ · n next doc · d diff · ? help · q quit"
 )
 HELP_LONG = """\
 a, Enter  accept the top candidate          1-9  accept candidate N
 r         reject: nothing is missing here    e    edit: type the text that is missing
 u         text is missing but unknown        s    skip for now (revisit with --skipped)
-z         undo your last decision            A    accept every suggestion in this document at or above a confidence
+z         undo your last step (a bulk accept is one step)
+A         accept every suggestion in this document at or above a confidence, after a preview
+R         reject this gap and every open gap like it in the workspace (a name flagged again and again)
 n         jump to the next document          d    show this document's restorations so far (diff)
 ?         this help                          q    quit (every decision is already saved)"""
+
+
+def shown(confidence: float) -> str:
+    """A confidence to two decimals, rounded down: a bar of 0.99 takes exactly what shows 0.99.
+
+    >>> shown(0.985), shown(0.99), shown(1.0)
+    ('0.98', '0.99', '1.00')
+    """
+    return f"{math.floor(confidence * 100 + 1e-9) / 100:.2f}"
 
 
 def _visible(s: str) -> str:
@@ -81,7 +93,7 @@ def render(view: GapView | None, message: str, show_help: bool = False, empty: s
             table.add_column("evidence", overflow="fold")
             for i, c in enumerate(gap.candidates[:9], 1):
                 style = "bold green" if c.confidence >= 0.9 else ("yellow" if c.confidence >= 0.5 else "")
-                table.add_row(str(i), Text(c.text, style=style), f"{c.confidence:.2f}", evidence_summary(c.evidence))
+                table.add_row(str(i), Text(c.text, style=style), shown(c.confidence), evidence_summary(c.evidence))
             parts.append(table)
             best = gap.candidates[0]
             preview = Text("accept → …" + _visible(view.left[-20:]))
@@ -96,6 +108,9 @@ def render(view: GapView | None, message: str, show_help: bool = False, empty: s
         parts.append(Text(message, style="bold"))
     parts.append(Text(HELP_LONG if show_help else HELP, style="dim"))
     return Group(*parts)
+
+
+PREVIEW = 20  # suggestions listed before a bulk accept
 
 
 def run_loop(
@@ -142,7 +157,25 @@ def run_loop(
             except ValueError:
                 session.message = f"not a confidence between 0 and 1: {raw!r}"
                 continue
-            session.accept_document(bar)
+            preview = session.bulk_preview(bar)
+            if not preview:
+                session.message = f"nothing in this document at or above {bar:g}"
+                continue
+            console.print(Text(f"{len(preview)} suggestion(s) at or above {bar:g} would be accepted:", style="bold"))
+            for context, _ in preview[:PREVIEW]:
+                console.print(f"  {context}")
+            if len(preview) > PREVIEW:
+                console.print(f"  … and {len(preview) - PREVIEW} more")
+            if prompt(f"accept all {len(preview)}? (y/N; z undoes them in one step)", "").strip().lower() == "y":
+                session.accept_document(bar)
+            else:
+                session.message = "bulk accept cancelled"
+        elif key == "R":
+            n = session.like_this()
+            if prompt(f"reject this gap and the {n - 1} other open gap(s) like it? (y/N)", "").strip().lower() == "y":
+                session.reject_like_this()
+            else:
+                session.message = "nothing rejected"
         elif key == "n":
             session.next_document()
         elif key == "d":
