@@ -251,3 +251,53 @@ def test_reject_all_like_this_and_a_bulk_undo_in_the_terminal(tmp_path: Path):
     with Store(str(db)) as store:
         counts = store.status_counts()
     assert counts.get("rejected") == 3 and counts.get("accepted", 0) == 0
+
+
+def test_a_gap_moved_two_characters_and_one_added_at_a_cursor(tmp_path: Path):
+    """The engine flagged 市委市⟦?⟧赓即 where 市委市|赓即 lost 政府 one character later, and
+    never showed 优化营商|，. The reviewer adds a gap at a cursor and fills it from the
+    engine's candidates, then moves the flagged gap with the arrow keys and accepts."""
+    from restore.document import Candidate, Gap
+
+    body = "国务院、省委省作出部署后，市委市赓即安排。持续优化营商，激发活力。"
+    wrong = body.index("赓即") - 1  # one character early, inside 市委市
+    missing = body.index("，激")
+    db = tmp_path / "place.db"
+    with Store(str(db)) as store:
+        store.add_document("doc", body, {}, [Gap(wrong, "deletion", (Candidate("长", 0.1, 0.3),))], {}, "import")
+    child = _spawn(db)
+    child.expect("gap 1/1")
+    _screen(child)
+    for _ in range(missing - wrong - 1):
+        child.send(">")
+        _screen(child)
+    child.send(">")
+    child.expect(f"cursor at {missing}")
+    _screen(child)
+    child.send("+")
+    child.expect("环境")  # the engine's candidate for the new place
+    child.expect(f"added a gap at {missing}")
+    _screen(child)
+    child.send("a")
+    child.expect(f"gap 1/2 at offset {wrong}")  # back to the gap the engine showed
+    child.expect("accepted 环境")
+    _screen(child)
+    child.send("\x1b[C")  # Right
+    _screen(child)
+    child.send("\x1b[C")
+    _screen(child)
+    child.send("\x1b[D")  # Left: two steps right and one back
+    _screen(child)
+    child.send("m")
+    child.expect("政府")
+    child.expect(f"moved the gap from {wrong} to {wrong + 1}")
+    _screen(child)
+    child.send("a")
+    child.expect("accepted 政府")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    with Store(str(db)) as store:
+        (doc,) = store.document_ids()
+        decided = {(d.offset, d.action, d.text) for d in store.decisions_of(doc)}
+    assert decided == {(missing, "accept", "环境"), (wrong, "reject", None), (wrong + 1, "accept", "政府")}

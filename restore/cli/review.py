@@ -124,8 +124,17 @@ def review(
             string=string,
             with_candidates=not all_gaps,
         )
+        from restore.review.workspace import Workspace
+
+        # The engine ranks candidates where the reviewer places a gap; loaded on first use.
+        placing = Workspace(_settings(ctx, None, None)[0], who, create=False)
         session = ReviewSession(
-            store, who, ("skipped",) if skipped else ("open",), start_document=_doc_id(store, doc_ref), queue=queue
+            store,
+            who,
+            ("skipped",) if skipped else ("open",),
+            start_document=_doc_id(store, doc_ref),
+            queue=queue,
+            suggest=lambda text, offset: placing.restorer().candidates_at(text, offset),
         )
         console = Console(highlight=False)
 
@@ -151,6 +160,7 @@ def review(
             console.print("[dim]press any key to go back[/]")
 
         run_loop(session, console, lambda: click.getchar(), prompt, show_diff)
+        placing.close()
         store.close()
 
 

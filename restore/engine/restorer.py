@@ -367,6 +367,25 @@ class Restorer:
             gaps = [_in_script(g, analysis.script) for g in gaps]
         return gaps
 
+    def candidates_at(self, text: str, offset: int) -> tuple[Candidate, ...]:
+        """The ranked candidates for text missing at ``offset``, however fluent the text
+        reads there: for a place a reviewer points at."""
+        script = ScriptView.of(scoring_view(text))
+        view = script.view
+        found: tuple[Candidate, ...] = ()
+        for junction in detect_junctions(view, self.lm, self.phrases, self.screen, {offset}, 0, True):
+            if junction.offset != offset:
+                continue
+            # Every entry is scored, with none of the cheap floors that prune a search: a
+            # person says text is missing here, so the engine only has to rank.
+            result = self.suggester.score_strings(junction, self.filter_list.usable())
+            self.suggester.featurise([result], view, None)
+            found = self.suggester.candidates(result)
+            junction.line.scores = None
+            break
+        gap = Gap(offset, "deletion", found)
+        return (_in_script(gap, script) if script.traditional else gap).candidates
+
     def scan(self, text: str, report: float = REPORT_CONFIDENCE) -> list[Gap]:
         """Every gap at or above ``report`` confidence, in text order, with ranked and
         explained candidates; masks and unknown gaps too. The text is never changed."""

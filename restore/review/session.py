@@ -5,9 +5,11 @@ and the position is saved after every move, so a killed session resumes where it
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from restore.document import Candidate
 from restore.review.store import Action, Conflict, DocumentRecord, GapRecord, QueueFilter, Store, WorkspaceError
 
 CONTEXT = 40
@@ -25,6 +27,7 @@ class GapView:
     left: str
     right: str
     masked: str  # the placeholder characters of a mask gap
+    cursor: int | None = None  # where the reviewer pointed with the arrow keys, if anywhere
 
 
 class ReviewSession:
@@ -35,11 +38,15 @@ class ReviewSession:
         statuses: tuple[str, ...] = ("open",),
         start_document: int | None = None,
         queue: QueueFilter | None = None,
+        suggest: Callable[[str, int], tuple[Candidate, ...]] | None = None,
     ):
         self.store = store
         self.reviewer = reviewer
         self.statuses = statuses
         self.queue = queue or QueueFilter()
+        # The engine's candidates for a place the reviewer points at (move or add a gap).
+        self.suggest = suggest
+        self.cursor: int | None = None
         self.gap: GapRecord | None = None
         self.message = ""
         self._doc: DocumentRecord | None = None
@@ -74,6 +81,57 @@ class ReviewSession:
         if found is None:  # wrap round to what is still undecided earlier in the queue
             found = self.store.next_gap(None, self.statuses, queue=self.queue)
         return found
+
+    # ------------------------------------------------------------ placing gaps
+
+    def move_cursor(self, delta: int) -> None:
+        """Move the cursor (where a gap could be) ``delta`` characters from where it is."""
+        if self.gap is None or self._doc is None:
+            return
+        start = self.cursor if self.cursor is not None else self.gap.offset
+        self.cursor = max(0, min(len(self._doc.text), start + delta))
+        self.message = "m: move this gap here · +: add a gap here · Esc: back to the gap"
+
+    def cancel_cursor(self) -> None:
+        self.cursor = None
+
+    def _place(self) -> int | None:
+        if self.gap is None or self._doc is None or self.cursor is None:
+            self.message = "move the cursor with the arrow keys first"
+            return None
+        found = self.suggest(self._doc.text, self.cursor) if self.suggest is not None else ()
+        try:
+            return self.store.place_gap(self._doc.id, self.cursor, found, self.reviewer)
+        except (Conflict, WorkspaceError) as exc:
+            self.message = str(exc)
+            return None
+
+    def move_gap(self) -> None:
+        """Text is missing at the cursor, not here: this gap is rejected, and one at the
+        cursor, with the engine's candidates for that place, takes its turn."""
+        if self.gap is None:
+            return
+        old = self.gap
+        placed = self._place()
+        if placed is None:
+            return
+        try:
+            self.store.decide(old.id, "reject", self.reviewer, expected_version=old.version)
+        except Conflict:
+            pass  # someone decided it meanwhile; the placed gap stands on its own
+        self.cursor = None
+        self._go(placed)
+        self.message = f"moved the gap from {old.offset} to {self.gap.offset if self.gap else '?'}"
+
+    def add_gap(self) -> None:
+        """Text is missing at the cursor too: a gap there, with the engine's candidates,
+        before coming back to this one."""
+        placed = self._place()
+        if placed is None:
+            return
+        self.cursor = None
+        self._go(placed)
+        self.message = f"added a gap at {self.gap.offset if self.gap else '?'}"
 
     def _go(self, gap_id: int | None) -> None:
         self.gap = self.store.gap(gap_id) if gap_id is not None else None
@@ -257,6 +315,7 @@ class ReviewSession:
             left=text[max(0, gap.offset - CONTEXT) : gap.offset],
             right=text[right_from : right_from + CONTEXT],
             masked=masked,
+            cursor=self.cursor,
         )
 
 

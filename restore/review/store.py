@@ -676,6 +676,39 @@ class Store:
                 ],
             )
 
+    def place_gap(self, doc_id: int, offset: int, found: Sequence[Candidate], reviewer: str) -> int:
+        """A gap a reviewer placed ("text is missing here"), with the engine's candidates for
+        that place; an open gap already there is reused. Returns its id."""
+        with self._write() as conn:
+            text_ = conn.execute(select(documents.c.text).where(documents.c.id == doc_id)).scalar()
+            if text_ is None or not 0 <= offset <= len(text_):
+                raise WorkspaceError(f"no place {offset} in document {doc_id}")
+            existing = conn.execute(
+                select(gaps.c.id, gaps.c.status).where(
+                    gaps.c.document_id == doc_id, gaps.c.offset == offset, gaps.c.kind == "deletion"
+                )
+            ).first()
+            if existing is not None:
+                if existing.status != "open":
+                    raise Conflict(f"the gap at {offset} is already decided")
+                return int(existing.id)
+            run_id = conn.execute(
+                select(gaps.c.run_id).where(gaps.c.document_id == doc_id).order_by(gaps.c.id.desc()).limit(1)
+            ).scalar()
+            if run_id is None:
+                run_id = self._new_run(conn, {"model": "reviewer", "lexicon": "reviewer"})
+            gap = Gap(offset, "deletion", tuple(found))
+            self._insert_gaps(conn, doc_id, int(run_id), [gap])
+            gap_id = int(
+                conn.execute(
+                    select(gaps.c.id).where(
+                        gaps.c.document_id == doc_id, gaps.c.offset == offset, gaps.c.kind == "deletion"
+                    )
+                ).scalar_one()
+            )
+            self._audit(conn, reviewer, "place", doc_id, gap_id, offset=offset)
+        return gap_id
+
     def replace_suggestions(
         self, doc_id: int, found: Sequence[Gap], versions: dict[str, str], reviewer: str
     ) -> dict[str, int]:

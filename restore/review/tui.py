@@ -15,7 +15,7 @@ from restore.review.session import GapView, ReviewSession
 
 HELP = (
     "a/enter accept · 1-9 pick · r reject · R reject all like this · e edit · u unknown · s skip · z undo · "
-    "A accept doc ≥ · n next doc · d diff · ? help · q quit"
+    "←→ cursor, m move gap, + add gap · A accept doc ≥ · n next doc · d diff · ? help · q quit"
 )
 HELP_LONG = """\
 a, Enter  accept the top candidate          1-9  accept candidate N
@@ -24,6 +24,8 @@ u         text is missing but unknown        s    skip for now (revisit with --s
 z         undo your last step (a bulk accept is one step)
 A         accept every suggestion in this document at or above a confidence, after a preview
 R         reject this gap and every open gap like it in the workspace (a name flagged again and again)
+← →       move a cursor through the text (or < >); then m moves this gap to the cursor, + adds a gap
+          there, Esc goes back; the engine ranks candidates for the new place
 n         jump to the next document          d    show this document's restorations so far (diff)
 ?         this help                          q    quit (every decision is already saved)"""
 
@@ -84,6 +86,13 @@ def render(view: GapView | None, message: str, show_help: bool = False, empty: s
             context.append("⟦?⟧", style="bold yellow reverse")
         context.append(_visible(view.right) + "…")
         parts.append(Panel(context, title="context", title_align="left"))
+        if view.cursor is not None:
+            text = view.document.text
+            at = Text("…" + _visible(text[max(0, view.cursor - 20) : view.cursor]))
+            at.append("‸", style="bold cyan reverse")
+            at.append(_visible(text[view.cursor : view.cursor + 20]) + "…")
+            at.append(f"   cursor at {view.cursor}", style="dim")
+            parts.append(at)
 
         if gap.candidates:
             table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
@@ -97,9 +106,7 @@ def render(view: GapView | None, message: str, show_help: bool = False, empty: s
             parts.append(table)
             best = gap.candidates[0]
             preview = Text("accept → …" + _visible(view.left[-20:]))
-            preview.append(best.text, style="bold green underline")
-            if gap.kind == "mask":
-                preview.append(_visible(view.masked), style="magenta")
+            preview.append(best.text, style="bold green underline")  # a mask's mark is replaced
             preview.append(_visible(view.right[:20]) + "…")
             parts.append(preview)
         else:
@@ -170,6 +177,16 @@ def run_loop(
                 session.accept_document(bar)
             else:
                 session.message = "bulk accept cancelled"
+        elif key in ("\x1b[D", "<"):
+            session.move_cursor(-1)
+        elif key in ("\x1b[C", ">"):
+            session.move_cursor(1)
+        elif key == "\x1b":
+            session.cancel_cursor()
+        elif key == "m":
+            session.move_gap()
+        elif key == "+":
+            session.add_gap()
         elif key == "R":
             n = session.like_this()
             if prompt(f"reject this gap and the {n - 1} other open gap(s) like it? (y/N)", "").strip().lower() == "y":
