@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from restore.review.session import ReviewSession
-from restore.review.store import Store
+from restore.review.store import QueueFilter, Store
 
 from .test_review_tui import DOCS, _gaps
 
@@ -140,3 +140,20 @@ def test_a_bulk_accept_is_previewed_and_undone_in_one_step(tmp_path: Path):
     session.undo()
     assert "undid a bulk accept of 2" in session.message
     assert store.status_counts().get("accepted", 0) == 0
+
+
+def test_a_name_rejected_once_is_not_flagged_again(tmp_path: Path):
+    from restore.document import Gap
+    from restore.review.learning import apply_feedback
+
+    store = _named(tmp_path)
+    session = ReviewSession(store, "ann", queue=QueueFilter(kinds=("unknown",), with_candidates=False))
+    assert session.gap is not None and session.gap.kind == "unknown"
+    at = session.gap.offset
+    session.reject()
+    text = "另一篇：记者陈璐报道，陈璐说。"
+    found = [Gap(text.index("璐报") + 1, "unknown", ()), Gap(text.index("璐说") + 1, "unknown", ())]
+    feedback = store.feedback()
+    assert at and feedback.quiet
+    kept = apply_feedback(text, found, feedback)
+    assert [g.offset for g in kept] == [text.index("璐说") + 1]  # 璐|报 was the rejected place; 璐|说 is not

@@ -58,13 +58,16 @@ def adjust_candidate(text: str, offset: int, candidate: Candidate, feedback: Fee
 
 
 def apply_feedback(text: str, gaps: Sequence[Gap], feedback: Feedback) -> list[Gap]:
-    """Re-rank each gap's candidates by what reviewers accepted and rejected."""
-    if not feedback.accepted and not feedback.rejected:
+    """Re-rank each gap's candidates by what reviewers accepted and rejected; a gap with
+    nothing to propose, between two characters where reviewers rejected one before (a
+    name: 陈|璐), is not raised again."""
+    if not feedback.accepted and not feedback.rejected and not feedback.quiet:
         return list(gaps)
     out = []
     for gap in gaps:
         if not gap.candidates:
-            out.append(gap)
+            if (text[gap.offset - 1 : gap.offset], text[gap.offset : gap.offset + 1]) not in feedback.quiet:
+                out.append(gap)
             continue
         moved = [adjust_candidate(text, gap.offset, c, feedback) for c in gap.candidates]
         moved.sort(key=lambda c: -c.confidence)

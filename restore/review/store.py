@@ -335,6 +335,7 @@ class Feedback:
     accepted_here: dict[tuple[str, str, str], int]  # (left, string, right) -> times accepted there
     rejected: dict[tuple[str, str, str], int]  # (left, string, right) -> times rejected
     typed: tuple[str, ...]  # strings reviewers typed by hand (the workspace lexicon)
+    quiet: frozenset[tuple[str, str]] = frozenset()  # (left, right) characters of rejected empty gaps
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Any:
@@ -1121,7 +1122,20 @@ class Store:
             typed = tuple(
                 conn.execute(select(workspace_lexicon.c.string).order_by(workspace_lexicon.c.string)).scalars()
             )
-        return Feedback(accepted, accepted_here, rejected, typed)
+            # Gaps with nothing to propose that a reviewer turned down: the characters either
+            # side (a name's, mostly) are no place to flag again.
+            quiet = frozenset(
+                (r.left_context[-1:], r.right_context[:1])
+                for r in conn.execute(
+                    select(decisions.c.left_context, decisions.c.right_context).where(
+                        considered,
+                        decisions.c.action == "reject",
+                        ~exists(select(candidates.c.id).where(candidates.c.gap_id == decisions.c.gap_id)),
+                    )
+                )
+                if r.left_context and r.right_context
+            )
+        return Feedback(accepted, accepted_here, rejected, typed, quiet)
 
     # ------------------------------------------------------------ reviewer position
 
