@@ -157,3 +157,30 @@ def test_a_name_rejected_once_is_not_flagged_again(tmp_path: Path):
     assert at and feedback.quiet
     kept = apply_feedback(text, found, feedback)
     assert [g.offset for g in kept] == [text.index("璐说") + 1]  # 璐|报 was the rejected place; 璐|说 is not
+
+
+def test_the_context_shows_accepted_neighbours_and_widens(tmp_path: Path):
+    store = _store(tmp_path)
+    session = ReviewSession(store, "ann")
+    session.accept(1)  # 铁⟦路⟧、公
+    view = session.view()
+    assert view is not None and "铁⟦路⟧、公" in view.left
+    before = len(view.left)
+    session.widen()
+    assert session.context == 80 and len(session.view().left) >= before  # type: ignore[union-attr]
+    assert "⟦?⟧" in session.whole_document() and "⟦路⟧" in session.whole_document()
+
+
+def test_evidence_reads_in_words_and_in_full_on_request():
+    from restore.document import Evidence
+    from restore.review.tui import evidence_summary
+
+    evidence = (
+        Evidence("lexicon", "filter list 'seed-chengdu'"),
+        Evidence("lm", "left-to-right gain, log10", 3.4),
+        Evidence("lm", "right-to-left gain, log10", 3.8),
+        Evidence("index", "longest reference match across the gap: 16 characters with it (1x), 8 without", 8.0),
+    )
+    words = evidence_summary(evidence)
+    assert "reads better with it, both ways" in words and "LM" not in words and "3.4" not in words
+    assert "+3.40" in evidence_summary(evidence, raw=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from restore.cli.options import EngineOptions, Failure, engine_options, input_options, progress, site_config
+from restore.document import Insertion, Restoration
 from restore.errors import LexiconError, ModelError
 from restore.review.store import DEFAULT_WORKSPACE, QueueFilter, Store, WorkspaceError
 
@@ -137,6 +139,8 @@ def review(
             suggest=lambda text, offset: placing.restorer().candidates_at(text, offset),
         )
         console = Console(highlight=False)
+        # Pages that fit the screen are shown without a pager to leave; colours pass through.
+        os.environ.setdefault("LESS", "-FRX")
 
         def prompt(label: str, default: str) -> str:
             # A real line editor in a terminal: the cursor, arrow keys, backspace over wide
@@ -155,9 +159,15 @@ def review(
 
         def show_diff(doc_id: int) -> None:
             exported = restored_document(store, doc_id)
-            console.print(f"[bold]{exported.document.key}[/]: {len(exported.applied)} restoration(s) accepted")
-            console.print(inline_diff(exported.document.text, exported.restoration.text))
-            console.print("[dim]press any key to go back[/]")
+            # Gaps marked unknown show as ⟦?⟧ in the diff: text is missing there.
+            marks = tuple(Insertion(d.offset, "?", 0.0) for d in exported.unknown)
+            shown = Restoration(exported.document.text, exported.restoration.insertions + marks)
+            with console.pager(styles=True):
+                console.print(
+                    f"[bold]{exported.document.key}[/]: {len(exported.applied)} restoration(s) accepted, "
+                    f"{len(exported.unknown)} gap(s) of unknown content (⟦?⟧)"
+                )
+                console.print(inline_diff(exported.document.text, shown.text))
 
         run_loop(session, console, lambda: click.getchar(), prompt, show_diff)
         placing.close()

@@ -13,6 +13,7 @@ from restore.document import Candidate
 from restore.review.store import Action, Conflict, DocumentRecord, GapRecord, QueueFilter, Store, WorkspaceError
 
 CONTEXT = 40
+MAX_CONTEXT = 640
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class ReviewSession:
         # The engine's candidates for a place the reviewer points at (move or add a gap).
         self.suggest = suggest
         self.cursor: int | None = None
+        self.context = CONTEXT  # characters either side; w widens it
         self.gap: GapRecord | None = None
         self.message = ""
         self._doc: DocumentRecord | None = None
@@ -81,6 +83,32 @@ class ReviewSession:
         if found is None:  # wrap round to what is still undecided earlier in the queue
             found = self.store.next_gap(None, self.statuses, queue=self.queue)
         return found
+
+    # ------------------------------------------------------------ what is around the gap
+
+    def widen(self) -> None:
+        self.context = min(self.context * 2, MAX_CONTEXT)
+        self.message = f"context: {self.context} characters either side"
+
+    def _restored(self, text: str, start: int, end: int, doc_id: int) -> str:
+        """``text[start:end]`` with the restorations already accepted in it, as ⟦…⟧."""
+        parts = []
+        last = start
+        for d in self.store.decisions_of(doc_id, ("accept", "edit")):
+            if start <= d.offset < end and d.text:
+                parts.append(text[last : d.offset])
+                parts.append(f"⟦{d.text}⟧")
+                last = d.offset
+        parts.append(text[last:end])
+        return "".join(parts)
+
+    def whole_document(self) -> str:
+        """The document with what is accepted so far as ⟦…⟧ and this gap as ⟦?⟧ (for a pager)."""
+        if self.gap is None or self._doc is None:
+            return ""
+        text = self._doc.text
+        at = self.gap.offset
+        return self._restored(text, 0, at, self._doc.id) + "⟦?⟧" + self._restored(text, at, len(text), self._doc.id)
 
     # ------------------------------------------------------------ placing gaps
 
@@ -312,8 +340,8 @@ class ReviewSession:
             remaining=remaining,
             decided=decided,
             skipped=counts.get("skipped", 0),
-            left=text[max(0, gap.offset - CONTEXT) : gap.offset],
-            right=text[right_from : right_from + CONTEXT],
+            left=self._restored(text, max(0, gap.offset - self.context), gap.offset, doc.id),
+            right=self._restored(text, right_from, right_from + self.context, doc.id),
             masked=masked,
             cursor=self.cursor,
         )

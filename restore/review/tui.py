@@ -15,7 +15,8 @@ from restore.review.session import GapView, ReviewSession
 
 HELP = (
     "a/enter accept · 1-9 pick · r reject · R reject all like this · e edit · u unknown · s skip · z undo · "
-    "←→ cursor, m move gap, + add gap · A accept doc ≥ · n next doc · d diff · ? help · q quit"
+    "←→ cursor, m move gap, + add gap · w wider · o whole doc · i evidence · A accept doc ≥ · n next doc · "
+    "d diff · ? help · q quit"
 )
 HELP_LONG = """\
 a, Enter  accept the top candidate          1-9  accept candidate N
@@ -26,6 +27,8 @@ A         accept every suggestion in this document at or above a confidence, aft
 R         reject this gap and every open gap like it in the workspace (a name flagged again and again)
 ← →       move a cursor through the text (or < >); then m moves this gap to the cursor, + adds a gap
           there, Esc goes back; the engine ranks candidates for the new place
+w         widen the context (again: wider still)   o    the whole document at this gap, paged
+i         every item of evidence with its figures, or back to words
 n         jump to the next document          d    show this document's restorations so far (diff)
 ?         this help                          q    quit (every decision is already saved)"""
 
@@ -43,24 +46,43 @@ def _visible(s: str) -> str:
     return s.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " ")
 
 
-def evidence_summary(evidence: tuple[Evidence, ...], limit: int = 4) -> str:
-    """One short line per candidate; the full evidence is in exports and `scan --format jsonl`."""
+def evidence_summary(evidence: tuple[Evidence, ...], limit: int = 4, raw: bool = False) -> str:
+    """The evidence for a candidate in words ("reads better with it, both ways"); with
+    ``raw``, every item as the engine recorded it, figures included."""
+    if raw:
+        return " · ".join(
+            f"{e.kind}: {e.detail}" + (f" ({e.value:+.2f})" if e.value is not None else "") for e in evidence
+        )
     parts = []
-    for e in evidence:
-        if e.kind == "threshold":
-            continue
-        if e.kind == "lm" and e.value is not None:
-            arrow = "→" if "left-to-right" in e.detail else ("←" if "right-to-left" in e.detail else "")
-            parts.append(f"LM{arrow} {e.value:+.1f}" if arrow else f"{e.detail} {e.value:+.1f}")
-        elif e.kind == "lexicon":
-            parts.append(e.detail.replace("filter list ", "list "))
+    lm = [e.value for e in evidence if e.kind == "lm" and e.value is not None]
+    if len(lm) == 2:
+        forward, backward = lm
+        if forward > 0 and backward > 0:
+            parts.append("reads better with it, both ways")
+        elif forward <= 0 and backward <= 0:
+            parts.append("reads no better with it")
         else:
-            value = f" ({e.value:+.1f})" if e.value is not None else ""
-            parts.append(f"{e.detail}{value}")
-    return " · ".join(parts[:limit])
+            parts.append(f"reads better with it {'left to right' if forward > 0 else 'right to left'} only")
+    for e in evidence:
+        if e.kind in ("threshold", "lm"):
+            continue
+        if e.kind == "lexicon":
+            parts.append("on " + e.detail.replace("filter list ", "the list "))
+        elif e.kind == "index" and e.value is not None:
+            parts.append(
+                "the reference text runs on across the gap with it"
+                if e.value > 0
+                else "the reference text does not help"
+            )
+        elif e.kind == "neural" and e.value is not None:
+            parts.append("the neural model prefers it" if e.value > 0 else "the neural model prefers the gap as it is")
+        else:
+            parts.append(e.detail)
+    more = len(parts) - limit
+    return " · ".join(parts[:limit]) + (f" · … {more} more (i shows all)" if more > 0 else "")
 
 
-def render(view: GapView | None, message: str, show_help: bool = False, empty: str = "") -> Group:
+def render(view: GapView | None, message: str, show_help: bool = False, empty: str = "", raw: bool = False) -> Group:
     parts: list[Panel | Table | Text] = []
     if view is None:
         parts.append(
@@ -102,7 +124,9 @@ def render(view: GapView | None, message: str, show_help: bool = False, empty: s
             table.add_column("evidence", overflow="fold")
             for i, c in enumerate(gap.candidates[:9], 1):
                 style = "bold green" if c.confidence >= 0.9 else ("yellow" if c.confidence >= 0.5 else "")
-                table.add_row(str(i), Text(c.text, style=style), shown(c.confidence), evidence_summary(c.evidence))
+                table.add_row(
+                    str(i), Text(c.text, style=style), shown(c.confidence), evidence_summary(c.evidence, raw=raw)
+                )
             parts.append(table)
             best = gap.candidates[0]
             preview = Text("accept → …" + _visible(view.left[-20:]))
@@ -128,9 +152,10 @@ def run_loop(
     show_diff: Callable[[int], None],
 ) -> None:
     show_help = False
+    show_raw = False  # evidence in words, or every item with its figures (i)
     while True:
         console.clear()
-        console.print(render(session.view(), session.message, show_help, session.empty_message()))
+        console.print(render(session.view(), session.message, show_help, session.empty_message(), show_raw))
         session.message = ""
         show_help = False
         key = getkey()
@@ -140,6 +165,16 @@ def run_loop(
             show_help = True
         elif key == "z":
             session.undo()
+        elif key == "i":
+            show_raw = not show_raw
+        elif key == "w":
+            session.widen()
+        elif key == "o" and session.gap is not None:
+            console.clear()
+            with console.pager(styles=True):
+                console.print(session.whole_document())
+            console.print("[dim]press any key to go back[/]")
+            getkey()
         elif session.done:
             session.message = f"unknown key {key!r} here; press ? for help" if key not in "\r\n" else ""
         elif key in ("a", "\r", "\n"):
@@ -198,7 +233,8 @@ def run_loop(
         elif key == "d":
             if session.gap is not None:
                 console.clear()
-                show_diff(session.gap.document_id)
+                show_diff(session.gap.document_id)  # paged when longer than the screen
+                console.print("[dim]press any key to go back[/]")
                 getkey()
         else:
             session.message = f"unknown key {key!r}; press ? for help"
