@@ -172,3 +172,14 @@ def test_a_site_that_deletes_every_long_number_is_named_as_a_pattern(restorer):
     kinds = [f.kind for f in check("page", damaged, restorer).findings]
     assert kinds.count("numbers-deleted") == 1
     assert "numbers-deleted" not in [f.kind for f in check("page", clean, restorer).findings]
+
+
+def test_qc_gap_counts_add_up_to_what_scan_reports(restorer):
+    from restore.qc.checks import check
+
+    from .conftest import SEED
+
+    text = SEED.read_text("utf-8")
+    report = check("seed", text, restorer)
+    scanned = [g for g in restorer.scan(text) if g.kind != "mask"]
+    assert report.gaps + report.gaps_in_furniture == len(scanned) and report.gaps_in_furniture >= 1

@@ -99,7 +99,9 @@ def print_qc_human(report: Any) -> None:
     head = Text(f"{d['file']}: ", style="bold")
     head.append(d["verdict"], style=style)
     head.append(
-        f"  ·  {d['gaps']} gap(s), {d['deletion_density']:.1f} per 1,000 characters, "
+        f"  ·  {d['gaps']} gap(s)"
+        + (f" (and {d['gaps_in_furniture']} in page furniture)" if d["gaps_in_furniture"] else "")
+        + f", {d['deletion_density']:.1f} per 1,000 characters, "
         f"{d['confident_gaps']} restorable at the default confidence"
     )
     console.print(head)
