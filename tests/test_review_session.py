@@ -184,3 +184,17 @@ def test_evidence_reads_in_words_and_in_full_on_request():
     words = evidence_summary(evidence)
     assert "reads better with it, both ways" in words and "LM" not in words and "3.4" not in words
     assert "+3.40" in evidence_summary(evidence, raw=True)
+
+
+def test_find_and_go_to_a_document(tmp_path: Path):
+    store = _store(tmp_path)
+    session = ReviewSession(store, "ann")
+    assert session.gap is not None and session.gap.document_id == store.resolve_document("doc0")
+    session.find("一带一")
+    assert session.gap.document_id == store.resolve_document("doc1") and "found" in session.message
+    session.find("不存在的字")
+    assert "no other gap" in session.message
+    session.go_to_document("doc0")
+    assert session.gap.document_id == store.resolve_document("doc0")
+    session.go_to_document("nope")
+    assert session.gap.document_id == store.resolve_document("doc0") and session.message

@@ -110,6 +110,43 @@ class ReviewSession:
         at = self.gap.offset
         return self._restored(text, 0, at, self._doc.id) + "⟦?⟧" + self._restored(text, at, len(text), self._doc.id)
 
+    def find(self, needle: str, limit: int = 20000) -> None:
+        """Go to the next gap in the queue (wrapping round) with ``needle`` in its context."""
+        if self.gap is None or not needle:
+            return
+        texts: dict[int, str] = {}
+        at: tuple[int, int, int] | None = (self.gap.document_id, self.gap.offset, self.gap.id)
+        for _ in range(limit):
+            found = self.store.next_gap(at, self.statuses, queue=self.queue)
+            if found is None:
+                if at is None:
+                    break
+                at = None  # wrap round once
+                continue
+            gap = self.store.gap(found)
+            if gap.id == self.gap.id:
+                break
+            text = texts.setdefault(gap.document_id, self.store.document(gap.document_id).text)
+            if needle in text[max(0, gap.offset - self.context) : gap.offset + self.context]:
+                self._go(gap.id)
+                self.message = f"found {needle!r}"
+                return
+            at = (gap.document_id, gap.offset, gap.id)
+        self.message = f"no other gap has {needle!r} near it"
+
+    def go_to_document(self, ref: str) -> None:
+        """Go to the first gap in the queue of a document (its key or id)."""
+        try:
+            doc_id = self.store.resolve_document(ref)
+        except WorkspaceError as exc:
+            self.message = str(exc)
+            return
+        found = self.store.first_gap_from_document(doc_id, self.statuses, self.queue)
+        if found is None or self.store.gap(found).document_id != doc_id:
+            self.message = f"document {ref!r} has no gap in this queue"
+            return
+        self._go(found)
+
     # ------------------------------------------------------------ placing gaps
 
     def move_cursor(self, delta: int) -> None:

@@ -15,8 +15,8 @@ from restore.review.session import GapView, ReviewSession
 
 HELP = (
     "a/enter accept · 1-9 pick · r reject · R reject all like this · e edit · u unknown · s skip · z undo · "
-    "←→ cursor, m move gap, + add gap · w wider · o whole doc · i evidence · A accept doc ≥ · n next doc · "
-    "d diff · ? help · q quit"
+    "←→ cursor, m move gap, + add gap · w wider · o whole doc · i evidence · / find · g go to doc · "
+    "A accept doc ≥ · n next doc · d diff · ? help · q quit"
 )
 HELP_LONG = """\
 a, Enter  accept the top candidate          1-9  accept candidate N
@@ -29,6 +29,7 @@ R         reject this gap and every open gap like it in the workspace (a name fl
           there, Esc goes back; the engine ranks candidates for the new place
 w         widen the context (again: wider still)   o    the whole document at this gap, paged
 i         every item of evidence with its figures, or back to words
+/         find the next gap with some text near it   g    go to a document (key or id)
 n         jump to the next document          d    show this document's restorations so far (diff)
 ?         this help                          q    quit (every decision is already saved)"""
 
@@ -167,6 +168,10 @@ def run_loop(
             session.undo()
         elif key == "i":
             show_raw = not show_raw
+        elif key == "/":
+            session.find(prompt("find the next gap with this text near it", "").strip())
+        elif key == "g":
+            session.go_to_document(prompt("go to document (key or id)", "").strip())
         elif key == "w":
             session.widen()
         elif key == "o" and session.gap is not None:
