@@ -66,3 +66,15 @@ def test_filter_lists_and_site_pages_work_in_either_script(tmp_path: Path):
     proc = run_cli("scan", "--same-site", *(str(p) for p in sorted(pages.iterdir())))
     assert proc.returncode == 0, proc.stderr
     assert "政府" in proc.stderr.decode() and "⟦環境⟧" in proc.stdout.decode()
+
+
+def test_a_page_restore_cannot_read_is_said_plainly(tmp_path: Path):
+    from restore.engine.script import unreadable
+
+    assert unreadable("한국어로 쓴 글입니다. 한글이 아주 많이 들어 있는 문장입니다.") == "mostly Korean hangul"
+    assert unreadable(convert("推进铁、公建设，优化营商环境，坚持以习总重要讲话为指导", "s2tw")) is None
+    page = tmp_path / "en.txt"
+    page.write_text("This page is written in English and has nothing Chinese in it at all.\n", "utf-8")
+    proc = run_cli("fix", str(page), "-o", str(tmp_path / "out.txt"))
+    assert proc.returncode == 0 and "mostly Latin letters" in proc.stderr.decode()
+    assert (tmp_path / "out.txt").read_text("utf-8") == page.read_text("utf-8")

@@ -234,12 +234,17 @@ def load_inputs(files: Sequence[str], encoding: str | None, max_bytes: int) -> l
     (the one directory rule of :func:`restore.io.records.collection_files`)."""
     if not files:
         raise Failure("no input files given")
+    from restore.engine.script import unreadable
+
     docs = []
     for name in expand_directories(files):
         try:
             docs.append(read_document(name, encoding, max_bytes))
         except InputError as exc:
             raise Failure(str(exc)) from None
+        why = unreadable(docs[-1].text)
+        if why:  # said plainly; the page is still read, and nothing in it is changed
+            click.echo(f"restore: {name}: {why}; restore reads Chinese and will find little to restore here", err=True)
     return docs
 
 

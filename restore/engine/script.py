@@ -122,3 +122,33 @@ class ScriptView:
 def to_simplified(text: str) -> str:
     """The Simplified view of any text (a filter-list entry, a site's page)."""
     return convert(text, "t2s")
+
+
+def unreadable(text: str) -> str | None:
+    """Why restore cannot read ``text``, in a few words, or None: it reads Chinese, in
+    either script, and a page in another writing system has nothing it could restore.
+
+    >>> unreadable("これは日本語の文章です。ひらがなとカタカナがとても多いのです。"), unreadable("推进一带一建设")
+    ('mostly Japanese kana', None)
+    """
+    han = kana = hangul = latin = 0
+    for c in text:
+        o = ord(c)
+        if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF:
+            han += 1
+        elif 0x3040 <= o <= 0x30FF:
+            kana += 1
+        elif 0xAC00 <= o <= 0xD7AF:
+            hangul += 1
+        elif c.isascii() and c.isalpha():
+            latin += 1
+    letters = han + kana + hangul + latin
+    if letters < 20 or han >= 0.5 * letters:
+        return None
+    if kana > han:
+        return "mostly Japanese kana"
+    if hangul > han:
+        return "mostly Korean hangul"
+    if latin > 3 * han:
+        return "mostly Latin letters"
+    return None
