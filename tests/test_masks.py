@@ -93,12 +93,13 @@ def test_review_accepts_a_mask_and_every_export_shows_both(tmp_path: Path):
 
 
 def test_mask_confidence_is_calibrated_and_keeps_the_order():
-    from restore.engine.calibration import MaskCalibration
+    from restore.engine.calibration import Curve, MaskCalibration
 
-    calibrate = MaskCalibration(0.5, 2.0)
+    calibrate = MaskCalibration(fixed=Curve(0.5, 2.0), open=Curve(0.5, -1.0))
     values = [0.05, 0.3, 0.6, 0.9, 0.99]
-    assert [calibrate(v) for v in values] == sorted(calibrate(v) for v in values)
-    assert MaskCalibration()(0.42) == 0.42  # not fitted: the decision model's confidence as it is
+    assert [calibrate(v, 2) for v in values] == sorted(calibrate(v, 2) for v in values)
+    assert all(calibrate(v, None) < calibrate(v, 2) for v in values)  # any length: less sure
+    assert MaskCalibration()(0.42, None) == 0.42  # not fitted: the decision model's confidence as it is
 
 
 def test_a_mask_the_list_cannot_fill_is_left_for_a_person(restorer):

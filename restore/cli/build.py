@@ -230,5 +230,6 @@ def masks_command(
         model = fit_mask_calibration(list(corpora), [Path(x) for x in lexicons], output or DEFAULT_PATH, docs_per_list)
     except (ModelError, ValueError) as exc:
         raise Failure(str(exc)) from None
-    click.echo(f"slope {model.slope:.3f}, bias {model.bias:.3f} from {model.rows} masks", err=True)
+    for name, curve in (("known length", model.fixed), ("any length", model.open)):
+        click.echo(f"{name}: slope {curve.slope:.3f}, bias {curve.bias:.3f} from {curve.rows} masks", err=True)
     click.echo(f"fitted in {time.time() - started:.0f}s", err=True)

@@ -23,11 +23,11 @@ def logit(p: float) -> float:
 
 
 @dataclass(frozen=True)
-class MaskCalibration:
-    """``confidence -> sigmoid(slope * logit(confidence) + bias)``: monotonic, so the
-    order of the candidates never changes.
+class Curve:
+    """``confidence -> sigmoid(slope * logit(confidence) + bias)``: monotonic, so the order
+    of the candidates never changes.
 
-    >>> MaskCalibration(1.0, 0.0)(0.8)
+    >>> Curve(1.0, 0.0)(0.8)
     0.8
     """
 
@@ -39,16 +39,39 @@ class MaskCalibration:
         z = self.slope * logit(confidence) + self.bias
         return round(1.0 / (1.0 + math.exp(-z)), 6) if z > -40 else 0.0
 
+
+@dataclass(frozen=True)
+class MaskCalibration:
+    """One curve for masks of known length (one ``□`` per character, a run of stars) and
+    one for masks of any length (a single ``*``, an ``X`` placeholder): where the length is
+    open, a list entry fits far more easily, and is far more often wrong.
+
+    >>> MaskCalibration()(0.42, None)
+    0.42
+    """
+
+    fixed: Curve = Curve()
+    open: Curve = Curve()
+
+    def __call__(self, confidence: float, length: int | None) -> float:
+        return (self.open if length is None else self.fixed)(confidence)
+
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> MaskCalibration:
         if not path.is_file():
             return cls()  # not fitted: the decision model's confidence as it is
         try:
             data = json.loads(path.read_text("utf-8"))
-            return cls(float(data["slope"]), float(data["bias"]), int(data.get("rows", 0)))
-        except (ValueError, KeyError, TypeError) as exc:
+            curves = {
+                k: Curve(float(v["slope"]), float(v["bias"]), int(v.get("rows", 0))) for k, v in data["curves"].items()
+            }
+            return cls(curves["fixed"], curves["open"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ModelError(f"cannot read mask calibration {path}: {exc}") from None
 
     def save(self, path: Path, meta: dict[str, object]) -> None:
-        data = {"slope": self.slope, "bias": self.bias, "rows": self.rows, "meta": meta}
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+        curves = {
+            name: {"slope": c.slope, "bias": c.bias, "rows": c.rows}
+            for name, c in (("fixed", self.fixed), ("open", self.open))
+        }
+        path.write_text(json.dumps({"curves": curves, "meta": meta}, ensure_ascii=False, indent=1) + "\n", "utf-8")

@@ -357,7 +357,7 @@ class Restorer:
         calibrate = self.mask_calibration
         for mask in masks.values():
             fits = tuple(
-                replace(c, confidence=calibrate(c.confidence))
+                replace(c, confidence=calibrate(c.confidence, mask.length))
                 for c in at_mask.get(mask.start, ())
                 if mask.length in (None, len(c.text))
             )

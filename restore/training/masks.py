@@ -10,26 +10,31 @@ from pathlib import Path
 
 import numpy as np
 
-from restore.engine.calibration import DEFAULT_PATH, MaskCalibration, logit
+from restore.engine.calibration import DEFAULT_PATH, Curve, MaskCalibration, logit
+from restore.engine.detect import find_masks
 from restore.engine.restorer import Restorer
 from restore.evaluation.simulate import mask
 from restore.models.lexicon import default_filter_list, load_filter_list
 from restore.training.rescoring import heldout_documents
 
 
-def mask_rows(restorer: Restorer, docs: Sequence[str], entries: Sequence[str]) -> tuple[list[float], list[float]]:
-    """(logit of the top candidate's confidence, whether it is exactly right) at every mask."""
-    xs: list[float] = []
-    ys: list[float] = []
+def mask_rows(
+    restorer: Restorer, docs: Sequence[str], entries: Sequence[str]
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Per kind of mask ("fixed" length or "open"): the logit of the top candidate's
+    confidence at every mask, and whether it is exactly right."""
+    rows: dict[str, tuple[list[float], list[float]]] = {"fixed": ([], []), "open": ([], [])}
     for doc in docs:
         for mode in ("star", "box"):
             masked, gold = mask(doc, entries, mode)  # type: ignore[arg-type]
             truth = {g.start: g.text for g in gold}
+            lengths = {m.start: m.length for m in find_masks(masked)}
             for gap in restorer.gaps(restorer.analyse(masked)):
                 if gap.kind == "mask" and gap.best is not None:
+                    xs, ys = rows["open" if lengths.get(gap.offset) is None else "fixed"]
                     xs.append(logit(gap.best.confidence))
                     ys.append(1.0 if truth.get(gap.offset) == gap.best.text else 0.0)
-    return xs, ys
+    return rows
 
 
 def fit_mask_calibration(
@@ -44,24 +49,26 @@ def fit_mask_calibration(
         plans.append((entries, Restorer(lexicons=[str(path)])))
         plans.append((entries, bundled))
     docs = heldout_documents(sources, docs_per_list * len(plans))
-    xs: list[float] = []
-    ys: list[float] = []
+    rows: dict[str, tuple[list[float], list[float]]] = {"fixed": ([], []), "open": ([], [])}
     for k, (entries, restorer) in enumerate(plans):
         # The engine as a user runs it, with its calibration left out while fitting a new one.
         restorer.mask_calibration = MaskCalibration()
-        x, y = mask_rows(restorer, docs[k * docs_per_list : (k + 1) * docs_per_list], entries)
-        xs += x
-        ys += y
-    if len(set(ys)) < 2:
-        raise ValueError("not enough masks in the held-out documents to fit a calibration")
-    a, b = _fit(np.array(xs), np.array(ys))
-    model = MaskCalibration(a, b, len(xs))
+        for kind, (x, y) in mask_rows(restorer, docs[k * docs_per_list : (k + 1) * docs_per_list], entries).items():
+            rows[kind][0].extend(x)
+            rows[kind][1].extend(y)
+    curves = {}
+    for kind, (xs, ys) in rows.items():
+        if len(set(ys)) < 2:
+            raise ValueError(f"not enough {kind}-length masks in the held-out documents to fit a calibration")
+        a, b = _fit(np.array(xs), np.array(ys))
+        curves[kind] = Curve(a, b, len(xs))
+    model = MaskCalibration(curves["fixed"], curves["open"])
     model.save(
         out,
         {
-            "fitted_on": f"{len(docs)} held-out train documents, {len(plans)} lists, star and box masks",
+            "fitted_on": f"{len(docs)} held-out train documents, {len(plans)} plans, star and box masks",
             "lists": ["default"] + [p.name for p in lists] + ["each of them again, not told"],
-            "right_share": round(float(np.mean(ys)), 4),
+            "right_share": {kind: round(float(np.mean(ys)), 4) for kind, (_, ys) in rows.items()},
             "seconds": round(time.time() - started, 1),
         },
     )
