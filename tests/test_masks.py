@@ -95,11 +95,12 @@ def test_review_accepts_a_mask_and_every_export_shows_both(tmp_path: Path):
 def test_mask_confidence_is_calibrated_and_keeps_the_order():
     from restore.engine.calibration import Curve, MaskCalibration
 
-    calibrate = MaskCalibration(fixed=Curve(0.5, 2.0), open=Curve(0.5, -1.0))
+    calibrate = MaskCalibration(fixed=Curve(0.5, 0.3, 2.0), open=Curve(0.5, 0.3, -1.0))
     values = [0.05, 0.3, 0.6, 0.9, 0.99]
-    assert [calibrate(v, 2) for v in values] == sorted(calibrate(v, 2) for v in values)
-    assert all(calibrate(v, None) < calibrate(v, 2) for v in values)  # any length: less sure
-    assert MaskCalibration()(0.42, None) == 0.42  # not fitted: the decision model's confidence as it is
+    assert [calibrate(v, 0.01, 2) for v in values] == sorted(calibrate(v, 0.01, 2) for v in values)
+    assert all(calibrate(v, 0.01, None) < calibrate(v, 0.01, 2) for v in values)  # any length: less sure
+    assert all(calibrate(v, 0.8, 2) < calibrate(v, 0.01, 2) for v in values)  # a close rival: less sure
+    assert MaskCalibration()(0.42, 0.1, None) == 0.42  # not fitted: the decision model's confidence as it is
 
 
 def test_a_mask_the_list_cannot_fill_is_left_for_a_person(restorer):

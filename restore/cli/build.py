@@ -231,5 +231,8 @@ def masks_command(
     except (ModelError, ValueError) as exc:
         raise Failure(str(exc)) from None
     for name, curve in (("known length", model.fixed), ("any length", model.open)):
-        click.echo(f"{name}: slope {curve.slope:.3f}, bias {curve.bias:.3f} from {curve.rows} masks", err=True)
+        click.echo(
+            f"{name}: slope {curve.slope:.3f}, margin {curve.margin:.3f}, bias {curve.bias:.3f} from {curve.rows} masks",
+            err=True,
+        )
     click.echo(f"fitted in {time.time() - started:.0f}s", err=True)

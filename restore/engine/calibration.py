@@ -24,19 +24,22 @@ def logit(p: float) -> float:
 
 @dataclass(frozen=True)
 class Curve:
-    """``confidence -> sigmoid(slope * logit(confidence) + bias)``: monotonic, so the order
-    of the candidates never changes.
+    """``sigmoid(slope * logit(c) + margin * (logit(c) - logit(rival)) + bias)``, where
+    ``rival`` is the best other candidate at the same mask: a candidate with close rivals
+    (绿色, 开放, 协调 … all fit 坚持□□发展理念) is a guess, however well it reads.
 
-    >>> Curve(1.0, 0.0)(0.8)
+    >>> Curve(1.0, 0.0, 0.0)(0.8, 0.1)
     0.8
     """
 
     slope: float = 1.0
+    margin: float = 0.0
     bias: float = 0.0
     rows: int = 0
 
-    def __call__(self, confidence: float) -> float:
-        z = self.slope * logit(confidence) + self.bias
+    def __call__(self, confidence: float, rival: float) -> float:
+        x = logit(confidence)
+        z = self.slope * x + self.margin * (x - logit(rival)) + self.bias
         return round(1.0 / (1.0 + math.exp(-z)), 6) if z > -40 else 0.0
 
 
@@ -46,15 +49,15 @@ class MaskCalibration:
     one for masks of any length (a single ``*``, an ``X`` placeholder): where the length is
     open, a list entry fits far more easily, and is far more often wrong.
 
-    >>> MaskCalibration()(0.42, None)
+    >>> MaskCalibration()(0.42, 0.1, None)
     0.42
     """
 
     fixed: Curve = Curve()
     open: Curve = Curve()
 
-    def __call__(self, confidence: float, length: int | None) -> float:
-        return (self.open if length is None else self.fixed)(confidence)
+    def __call__(self, confidence: float, rival: float, length: int | None) -> float:
+        return (self.open if length is None else self.fixed)(confidence, rival)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> MaskCalibration:
@@ -63,7 +66,8 @@ class MaskCalibration:
         try:
             data = json.loads(path.read_text("utf-8"))
             curves = {
-                k: Curve(float(v["slope"]), float(v["bias"]), int(v.get("rows", 0))) for k, v in data["curves"].items()
+                k: Curve(float(v["slope"]), float(v["margin"]), float(v["bias"]), int(v.get("rows", 0)))
+                for k, v in data["curves"].items()
             }
             return cls(curves["fixed"], curves["open"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -71,7 +75,7 @@ class MaskCalibration:
 
     def save(self, path: Path, meta: dict[str, object]) -> None:
         curves = {
-            name: {"slope": c.slope, "bias": c.bias, "rows": c.rows}
+            name: {"slope": c.slope, "margin": c.margin, "bias": c.bias, "rows": c.rows}
             for name, c in (("fixed", self.fixed), ("open", self.open))
         }
         path.write_text(json.dumps({"curves": curves, "meta": meta}, ensure_ascii=False, indent=1) + "\n", "utf-8")

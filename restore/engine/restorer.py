@@ -356,10 +356,10 @@ class Restorer:
                 gaps.append(Gap(r.junction.offset, "unknown", weak))
         calibrate = self.mask_calibration
         for mask in masks.values():
+            fitting = [c for c in at_mask.get(mask.start, ()) if mask.length in (None, len(c.text))]
             fits = tuple(
-                replace(c, confidence=calibrate(c.confidence, mask.length))
-                for c in at_mask.get(mask.start, ())
-                if mask.length in (None, len(c.text))
+                replace(c, confidence=calibrate(c.confidence, _rival(fitting, i), mask.length))
+                for i, c in enumerate(fitting)
             )
             gaps.append(Gap(mask.start, "mask", fits, (mask.start, mask.end)))
         gaps.sort(key=lambda g: g.offset)
@@ -455,6 +455,12 @@ def _fillers(index: CorpusIndex, text: str, mask: Mask) -> list[str]:
         for s, _ in counts.most_common()
         if s and (mask.length is None or len(s) == mask.length) and not MASK_RE.search(s)
     ][:MASK_FILLERS]
+
+
+def _rival(candidates: Sequence[Candidate], i: int) -> float:
+    """The confidence of the best candidate other than the ``i``-th (a small floor if none)."""
+    others = [c.confidence for k, c in enumerate(candidates) if k != i]
+    return max(others) if others else 1e-3
 
 
 def _in_script(gap: Gap, script: ScriptView) -> Gap:

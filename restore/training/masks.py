@@ -20,10 +20,10 @@ from restore.training.rescoring import heldout_documents
 
 def mask_rows(
     restorer: Restorer, docs: Sequence[str], entries: Sequence[str]
-) -> dict[str, tuple[list[float], list[float]]]:
-    """Per kind of mask ("fixed" length or "open"): the logit of the top candidate's
-    confidence at every mask, and whether it is exactly right."""
-    rows: dict[str, tuple[list[float], list[float]]] = {"fixed": ([], []), "open": ([], [])}
+) -> dict[str, tuple[list[list[float]], list[float]]]:
+    """Per kind of mask ("fixed" length or "open"): for the top candidate at every mask, its
+    logit and its margin over the best rival, and whether it is exactly right."""
+    rows: dict[str, tuple[list[list[float]], list[float]]] = {"fixed": ([], []), "open": ([], [])}
     for doc in docs:
         for mode in ("star", "box"):
             masked, gold = mask(doc, entries, mode)  # type: ignore[arg-type]
@@ -32,7 +32,9 @@ def mask_rows(
             for gap in restorer.gaps(restorer.analyse(masked)):
                 if gap.kind == "mask" and gap.best is not None:
                     xs, ys = rows["open" if lengths.get(gap.offset) is None else "fixed"]
-                    xs.append(logit(gap.best.confidence))
+                    top = logit(gap.best.confidence)
+                    rival = logit(gap.candidates[1].confidence) if len(gap.candidates) > 1 else logit(1e-3)
+                    xs.append([top, top - rival])
                     ys.append(1.0 if truth.get(gap.offset) == gap.best.text else 0.0)
     return rows
 
@@ -49,7 +51,7 @@ def fit_mask_calibration(
         plans.append((entries, Restorer(lexicons=[str(path)])))
         plans.append((entries, bundled))
     docs = heldout_documents(sources, docs_per_list * len(plans))
-    rows: dict[str, tuple[list[float], list[float]]] = {"fixed": ([], []), "open": ([], [])}
+    rows: dict[str, tuple[list[list[float]], list[float]]] = {"fixed": ([], []), "open": ([], [])}
     for k, (entries, restorer) in enumerate(plans):
         # The engine as a user runs it, with its calibration left out while fitting a new one.
         restorer.mask_calibration = MaskCalibration()
@@ -60,8 +62,8 @@ def fit_mask_calibration(
     for kind, (xs, ys) in rows.items():
         if len(set(ys)) < 2:
             raise ValueError(f"not enough {kind}-length masks in the held-out documents to fit a calibration")
-        a, b = _fit(np.array(xs), np.array(ys))
-        curves[kind] = Curve(a, b, len(xs))
+        slope, margin, bias = _fit(np.array(xs), np.array(ys))
+        curves[kind] = Curve(slope, margin, bias, len(xs))
     model = MaskCalibration(curves["fixed"], curves["open"])
     model.save(
         out,
@@ -75,16 +77,17 @@ def fit_mask_calibration(
     return model
 
 
-def _fit(x: np.ndarray, y: np.ndarray, iterations: int = 50, l2: float = 1e-3) -> tuple[float, float]:
-    """Logistic regression of ``y`` on ``x`` (slope, bias), by Newton's method."""
-    w = np.zeros(2)
-    design = np.stack([x, np.ones_like(x)], axis=1)
+def _fit(x: np.ndarray, y: np.ndarray, iterations: int = 50, l2: float = 1e-3) -> tuple[float, ...]:
+    """Logistic regression of ``y`` on the columns of ``x`` (their weights, then the bias),
+    by Newton's method."""
+    design = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+    w = np.zeros(design.shape[1])
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(design @ w)))
         grad = design.T @ (p - y) + l2 * w
-        hess = (design * (p * (1 - p))[:, None]).T @ design + l2 * np.eye(2)
+        hess = (design * (p * (1 - p))[:, None]).T @ design + l2 * np.eye(design.shape[1])
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return float(w[0]), float(w[1])
+    return tuple(float(v) for v in w)
