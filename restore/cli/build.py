@@ -217,17 +217,29 @@ def lm_qc_buckets(corpora: tuple[Path, ...], model_dir: Path | None) -> None:
 @corpus_option("Training files or directories (*-dev* files are skipped).")
 @click.option("--lexicon", "lexicons", multiple=True, help="Extra filter lists to mask with while fitting.")
 @click.option("--docs-per-list", type=int, default=150, show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: the bundled mask-calibration.json.")
+@click.option(
+    "--index",
+    "index",
+    metavar="DIR|none",
+    help="Fit for the engine with the built corpus index (default), or 'none' for the engine without one.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Default: the bundled mask-calibration.json (mask-calibration-noindex.json with --index none).",
+)
 def masks_command(
-    corpora: tuple[Path, ...], lexicons: tuple[str, ...], docs_per_list: int, output: Path | None
+    corpora: tuple[Path, ...], lexicons: tuple[str, ...], docs_per_list: int, index: str | None, output: Path | None
 ) -> None:
     """Fit the calibration of mask confidences on held-out train documents masked both ways."""
-    from restore.engine.calibration import DEFAULT_PATH
     from restore.training.masks import fit_mask_calibration
 
     started = time.time()
     try:
-        model = fit_mask_calibration(list(corpora), [Path(x) for x in lexicons], output or DEFAULT_PATH, docs_per_list)
+        model = fit_mask_calibration(
+            list(corpora), [Path(x) for x in lexicons], output, docs_per_list, use_index=(index or "").lower() != "none"
+        )
     except (ModelError, ValueError) as exc:
         raise Failure(str(exc)) from None
     for name, curve in (("known length", model.fixed), ("any length", model.open)):

@@ -15,6 +15,12 @@ from restore.errors import ModelError
 from restore.paths import DATA_DIR
 
 DEFAULT_PATH = DATA_DIR / "mask-calibration.json"
+# Without a corpus index a mask has fewer candidates, and fewer rivals: its own curves.
+NO_INDEX_PATH = DATA_DIR / "mask-calibration-noindex.json"
+
+
+def calibration_path(with_index: bool) -> Path:
+    return DEFAULT_PATH if with_index else NO_INDEX_PATH
 
 
 def logit(p: float) -> float:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from restore.document import Candidate, Evidence, Gap, Insertion, Restoration
-from restore.engine.calibration import MaskCalibration
+from restore.engine.calibration import MaskCalibration, calibration_path
 from restore.engine.config import EngineConfig
 from restore.engine.decision import DEFAULT_PATH as DEFAULT_DECISION
 from restore.engine.decision import DecisionModel
@@ -181,7 +181,9 @@ class Restorer:
         self.suggester = Suggester(self.lm, self.filter_list, self.decision)
         self.screen = screen
         self.rescorer = _rescorer(index, use_index, neural, use_neural)
-        self.mask_calibration = MaskCalibration.load()
+        self.mask_calibration = MaskCalibration.load(
+            calibration_path(self.rescorer is not None and self.rescorer.index is not None)
+        )
         self.support_pass = document_support
 
     @property

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from restore.engine.calibration import DEFAULT_PATH, Curve, MaskCalibration, logit
+from restore.engine.calibration import Curve, MaskCalibration, calibration_path, logit
 from restore.engine.detect import find_masks
 from restore.engine.restorer import Restorer
 from restore.evaluation.simulate import mask
@@ -40,15 +40,23 @@ def mask_rows(
 
 
 def fit_mask_calibration(
-    sources: Sequence[Path], lists: Sequence[Path], out: Path = DEFAULT_PATH, docs_per_list: int = 150
+    sources: Sequence[Path],
+    lists: Sequence[Path],
+    out: Path | None = None,
+    docs_per_list: int = 150,
+    use_index: bool = True,
 ) -> MaskCalibration:
+    """Fit the curves for the engine as it runs with (or without) the corpus index, and
+    write them where that engine reads them (or to ``out``)."""
     started = time.time()
-    bundled = Restorer()
+    bundled = Restorer(use_index=use_index)
+    with_index = bundled.rescorer is not None and bundled.rescorer.index is not None
+    out = out or calibration_path(with_index)
     plans = [(default_filter_list().entries, bundled)]
     for path in lists:
         entries = load_filter_list(path).entries
         # The site's list given (--lexicon), and not told: a mask is often all a user has.
-        plans.append((entries, Restorer(lexicons=[str(path)])))
+        plans.append((entries, Restorer(lexicons=[str(path)], use_index=use_index)))
         plans.append((entries, bundled))
     docs = heldout_documents(sources, docs_per_list * len(plans))
     rows: dict[str, tuple[list[list[float]], list[float]]] = {"fixed": ([], []), "open": ([], [])}
@@ -69,6 +77,7 @@ def fit_mask_calibration(
         out,
         {
             "fitted_on": f"{len(docs)} held-out train documents, {len(plans)} plans, star and box masks",
+            "corpus_index": with_index,
             "lists": ["default"] + [p.name for p in lists] + ["each of them again, not told"],
             "right_share": {kind: round(float(np.mean(ys)), 4) for kind, (_, ys) in rows.items()},
             "seconds": round(time.time() - started, 1),
