@@ -198,3 +198,26 @@ def test_find_and_go_to_a_document(tmp_path: Path):
     assert session.gap.document_id == store.resolve_document("doc0")
     session.go_to_document("nope")
     assert session.gap.document_id == store.resolve_document("doc0") and session.message
+
+
+def test_a_note_on_the_last_decision_reaches_the_exports(tmp_path: Path):
+    import json
+
+    from restore.review.export import export, restored_document, tei_document
+
+    store = _store(tmp_path)
+    session = ReviewSession(store, "ann")
+    session.note("nothing yet")
+    assert "nothing decided yet" in session.message
+    session.accept(1)
+    session.note("见2020年原文")
+    assert "note written on accept" in session.message
+    session.note("bad\x1b[D")
+    assert "control characters" in session.message
+    doc = store.resolve_document("doc0")
+    (decision,) = [d for d in store.decisions_of(doc) if d.note]
+    assert decision.note == "见2020年原文"
+    assert "(note: 见2020年原文)" in tei_document(restored_document(store, doc))
+    export(store, tmp_path / "j", "jsonl")
+    records = [json.loads(x) for x in (tmp_path / "j" / "restored.jsonl").read_text("utf-8").splitlines()]
+    assert [e.get("note") for r in records for e in r["edits"] if e.get("note")] == ["见2020年原文"]

@@ -108,6 +108,7 @@ def jsonl_record(exported: ExportedDocument) -> dict[str, Any]:
                 ),
                 "decision": d.action,
                 "mode": decision_mode(d),
+                **({"note": d.note} if d.note else {}),
                 "reviewer": d.reviewer,
                 "time": d.decided_at.isoformat(),
                 "confidence": None if d.confidence is None else round(d.confidence, 4),
@@ -288,6 +289,8 @@ def _revision_desc(exported: ExportedDocument) -> list[str]:
             if d.action == "unknown"
             else f"{decision_mode(d).replace('reviewed', 'accepted').replace('bulk', 'bulk-accepted')} {d.text} at {d.offset}"
         )
+        if d.note:
+            what += f" (note: {d.note})"
         out.append(
             f'      <change when="{d.decided_at.isoformat(timespec="seconds")}" who="#{_attr(_xml_id(d.reviewer))}">'
             f"{_xml_text(what)}</change>"

@@ -266,6 +266,18 @@ class ReviewSession:
             return
         self._decide("edit", typed=typed)
 
+    def note(self, text: str) -> None:
+        """A note on the reviewer's last decision (why 政府 and not 人大; a source to check)."""
+        if not text:
+            self.message = "no note written"
+            return
+        bad = control_characters(text)
+        if bad:
+            self.message = f"note not written: it holds control characters ({bad})"
+            return
+        noted = self.store.annotate_last(self.reviewer, text)
+        self.message = "nothing decided yet to write a note on" if noted is None else f"note written on {noted.action}"
+
     def mark_unknown(self) -> None:
         self._decide("unknown")
 

@@ -19,7 +19,7 @@ import unicodedata
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -55,7 +55,7 @@ from sqlalchemy.pool import QueuePool
 
 from restore.document import Candidate, Evidence, EvidenceKind, Gap, GapKind
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_WORKSPACE = "restore.db"
 
 Action = Literal["accept", "reject", "edit", "unknown", "skip"]
@@ -155,6 +155,7 @@ decisions = Table(
     Column("right_context", String(16), nullable=False),
     Column("undone_at", DateTime(timezone=True)),
     Column("mode", String(8), nullable=False, default="single"),  # "single" or "bulk"
+    Column("note", Text),  # what the reviewer wrote about this decision, if anything
     Index("ix_decisions_gap", "gap_id"),
     Index("ix_decisions_reviewer", "reviewer", "id"),
 )
@@ -278,7 +279,15 @@ def _migrate_3(conn: Connection) -> None:
         conn.execute(text(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE text'))
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+def _migrate_4(conn: Connection) -> None:
+    """A note on each decision (a workspace made from this schema already has the column)."""
+    from sqlalchemy import inspect
+
+    if "note" not in {c["name"] for c in inspect(conn).get_columns("decisions")}:
+        conn.execute(text("ALTER TABLE decisions ADD COLUMN note TEXT"))
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 
 
 # ---------------------------------------------------------------- records
@@ -325,6 +334,7 @@ class DecisionRecord:
     model_version: str
     lexicon_version: str
     mode: str = "single"  # "bulk" when accepted with others at a threshold, else "single"
+    note: str | None = None  # what the reviewer wrote about it
 
 
 @dataclass(frozen=True)
@@ -367,6 +377,7 @@ def _decision_record(row: Any) -> DecisionRecord:
         row.model_version,
         row.lexicon_version,
         row.mode,
+        row.note,
     )
 
 
@@ -1011,6 +1022,22 @@ class Store:
                         conn.execute(workspace_lexicon.delete().where(workspace_lexicon.c.string == row.text))
                 self._audit(conn, reviewer, "undo", row.document_id, row.gap_id, decision=row.id, action=row.action)
         return [_decision_record(row) for row in rows]
+
+    def annotate_last(self, reviewer: str, note: str) -> DecisionRecord | None:
+        """Write ``note`` on this reviewer's latest decision in force (None if there is none)."""
+        with self._write() as conn:
+            row = conn.execute(
+                select(decisions, gaps.c.document_id, gaps.c.offset)
+                .join(gaps, gaps.c.id == decisions.c.gap_id)
+                .where(decisions.c.reviewer == reviewer, decisions.c.undone_at.is_(None))
+                .order_by(decisions.c.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(update(decisions).where(decisions.c.id == row.id).values(note=note))
+            self._audit(conn, reviewer, "note", row.document_id, row.gap_id, decision=row.id, note=note)
+        return replace(_decision_record(row), note=note)
 
     def decisions_of(self, doc_id: int, actions: Sequence[Action] = ACTIONS) -> list[DecisionRecord]:
         """Decisions in force for one document, in text order."""

@@ -30,6 +30,7 @@ R         reject this gap and every open gap like it in the workspace (a name fl
 w         widen the context (again: wider still)   o    the whole document at this gap, paged
 i         every item of evidence with its figures, or back to words
 /         find the next gap with some text near it   g    go to a document (key or id)
+N         write a note on your last decision (it goes into the exports)
 n         jump to the next document          d    show this document's restorations so far (diff)
 ?         this help                          q    quit (every decision is already saved)"""
 
@@ -168,6 +169,8 @@ def run_loop(
             session.undo()
         elif key == "i":
             show_raw = not show_raw
+        elif key == "N":
+            session.note(prompt("note on your last decision", "").strip())
         elif key == "/":
             session.find(prompt("find the next gap with this text near it", "").strip())
         elif key == "g":
