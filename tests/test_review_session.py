@@ -221,3 +221,25 @@ def test_a_note_on_the_last_decision_reaches_the_exports(tmp_path: Path):
     export(store, tmp_path / "j", "jsonl")
     records = [json.loads(x) for x in (tmp_path / "j" / "restored.jsonl").read_text("utf-8").splitlines()]
     assert [e.get("note") for r in records for e in r["edits"] if e.get("note")] == ["见2020年原文"]
+
+
+def test_a_restoration_a_reviewer_placed_is_evidence_for_the_sites_other_pages(tmp_path: Path):
+    """A reviewer places a gap the engine never raised and accepts 政府 there; a later page
+    with the same junction gets that gap from the start."""
+    from restore.engine.config import EngineConfig
+    from restore.review.sources import SourceItem
+    from restore.review.workspace import Workspace
+
+    db = str(tmp_path / "site.db")
+    first = "国务院、省委省作出部署后，市委市赓即安排。"
+    at = first.index("赓即")
+    with Workspace(db, "ann", EngineConfig(use_index=False)) as ws:
+        ws.import_items([SourceItem("p1", first)])
+        assert at not in {g.offset for g in ws.store.gaps_of(1)}
+        gap_id = ws.store.place_gap(1, at, ws.restorer().candidates_at(first, at), "ann")
+        ws.store.decide(gap_id, "accept", "ann", candidate_rank=1)
+        later = "会议结束后，市委市赓即部署落实。"
+        ws.import_items([SourceItem("p2", later)])
+        doc2 = ws.store.resolve_document("p2")
+        taught = [g for g in ws.store.gaps_of(doc2) if g.offset == later.index("赓即")]
+    assert taught and taught[0].best is not None and taught[0].best.text == "政府"

@@ -8,7 +8,7 @@ and each shift is recorded as evidence next to the LM and lexicon evidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from restore.document import Candidate, Evidence, Gap
@@ -73,3 +73,31 @@ def apply_feedback(text: str, gaps: Sequence[Gap], feedback: Feedback) -> list[G
         moved.sort(key=lambda c: -c.confidence)
         out.append(replace(gap, candidates=tuple(moved)))
     return out
+
+
+def taught_gaps(
+    text: str,
+    gaps: Sequence[Gap],
+    feedback: Feedback,
+    suggest: Callable[[str, int], tuple[Candidate, ...]],
+) -> list[Gap]:
+    """``gaps`` plus a gap wherever this text shows the very junction a reviewer restored
+    before (the same two characters either side, the string missing): what reviewers put
+    back on a site is evidence for its other pages, even where the engine saw nothing.
+    The candidates are the engine's for that place, moved by the feedback like any other."""
+    taken = {g.offset for g in gaps}
+    added: list[Gap] = []
+    for (left, string, right), _ in sorted(feedback.accepted_here.items()):
+        if not left or not right:
+            continue
+        start = text.find(left + right)
+        while start != -1:
+            offset = start + len(left)
+            if offset not in taken:
+                found = [adjust_candidate(text, offset, c, feedback) for c in suggest(text, offset)]
+                found.sort(key=lambda c: -c.confidence)
+                if found and found[0].text == string:
+                    added.append(Gap(offset, "deletion", tuple(found)))
+                    taken.add(offset)
+            start = text.find(left + right, start + 1)
+    return sorted([*gaps, *added], key=lambda g: g.offset)

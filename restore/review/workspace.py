@@ -18,9 +18,9 @@ from restore.document import Gap
 from restore.engine.config import EngineConfig
 from restore.engine.restorer import Restorer
 from restore.models.lexicon import FilterList, resolve_filter_list
-from restore.review.learning import apply_feedback
+from restore.review.learning import apply_feedback, taught_gaps
 from restore.review.sources import SourceItem, SourceProblem
-from restore.review.store import Conflict, Store, content_hash
+from restore.review.store import Conflict, Feedback, Store, content_hash
 
 
 @dataclass
@@ -94,6 +94,12 @@ class Workspace:
             self._typed = typed
         return self._restorer
 
+    @staticmethod
+    def _found(text: str, restorer: Restorer, feedback: Feedback) -> list[Gap]:
+        """The engine's gaps, moved by what reviewers taught, and the junctions they restored
+        before wherever this text shows them again."""
+        return taught_gaps(text, apply_feedback(text, restorer.scan(text), feedback), feedback, restorer.candidates_at)
+
     def versions(self, restorer: Restorer) -> dict[str, str]:
         entries = "\n".join(restorer.filter_list.entries).encode("utf-8")
         digest = hashlib.sha256(entries).hexdigest()[:12]
@@ -101,7 +107,7 @@ class Workspace:
 
     def suggest(self, text: str) -> list[Gap]:
         restorer = self.restorer()
-        return apply_feedback(text, restorer.scan(text), self.store.feedback())
+        return self._found(text, restorer, self.store.feedback())
 
     def import_items(
         self,
@@ -129,7 +135,7 @@ class Workspace:
             if existing is not None and not resuggest:
                 summary.unchanged += 1
                 continue
-            found = apply_feedback(item.text, restorer.scan(item.text), feedback)
+            found = self._found(item.text, restorer, feedback)
             summary.characters += len(item.text)
             summary.gaps += len(found)
             if existing is not None:
@@ -152,7 +158,7 @@ class Workspace:
         ids = list(doc_ids) if doc_ids is not None else self.store.document_ids()
         for doc_id in ids:
             doc = self.store.document(doc_id)
-            found = apply_feedback(doc.text, restorer.scan(doc.text), feedback)
+            found = self._found(doc.text, restorer, feedback)
             self.store.replace_suggestions(doc_id, found, versions, self.reviewer)
             if on_doc is not None:
                 on_doc(doc_id)
