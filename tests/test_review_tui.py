@@ -3,6 +3,7 @@ assertions on the screen and on the database."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -254,13 +255,14 @@ def test_reject_all_like_this_and_a_bulk_undo_in_the_terminal(tmp_path: Path):
 
 
 def test_a_gap_moved_two_characters_and_one_added_at_a_cursor(tmp_path: Path):
-    """The engine flagged 市委市⟦?⟧赓即 where 市委市|赓即 lost 政府 one character later, and
+    """The engine flagged 市委⟦?⟧市赓即 where 市委市|赓即 lost 政府 two characters later, and
     never showed 优化营商|，. The reviewer adds a gap at a cursor and fills it from the
     engine's candidates, then moves the flagged gap with the arrow keys and accepts."""
     from restore.document import Candidate, Gap
 
     body = "国务院、省委省作出部署后，市委市赓即安排。持续优化营商，激发活力。"
-    wrong = body.index("赓即") - 1  # one character early, inside 市委市
+    hole = body.index("赓即")
+    wrong = hole - 2  # two characters early: 市委|市赓即
     missing = body.index("，激")
     db = tmp_path / "place.db"
     with Store(str(db)) as store:
@@ -282,15 +284,12 @@ def test_a_gap_moved_two_characters_and_one_added_at_a_cursor(tmp_path: Path):
     child.expect(f"gap 1/2 at offset {wrong}")  # back to the gap the engine showed
     child.expect("accepted 环境")
     _screen(child)
-    child.send("\x1b[C")  # Right
-    _screen(child)
-    child.send("\x1b[C")
-    _screen(child)
-    child.send("\x1b[D")  # Left: two steps right and one back
-    _screen(child)
+    for arrow in ("\x1b[C", "\x1b[C", "\x1b[C", "\x1b[D"):  # Right three times, Left once
+        child.send(arrow)
+        _screen(child)
     child.send("m")
     child.expect("政府")
-    child.expect(f"moved the gap from {wrong} to {wrong + 1}")
+    child.expect(f"moved the gap from {wrong} to {hole}")
     _screen(child)
     child.send("a")
     child.expect("accepted 政府")
@@ -300,4 +299,14 @@ def test_a_gap_moved_two_characters_and_one_added_at_a_cursor(tmp_path: Path):
     with Store(str(db)) as store:
         (doc,) = store.document_ids()
         decided = {(d.offset, d.action, d.text) for d in store.decisions_of(doc)}
-    assert decided == {(missing, "accept", "环境"), (wrong, "reject", None), (wrong + 1, "accept", "政府")}
+    assert decided == {(missing, "accept", "环境"), (wrong, "reject", None), (hole, "accept", "政府")}
+    from restore.review.export import export
+
+    with Store(str(db)) as store:
+        export(store, tmp_path / "out", "jsonl")
+    (record,) = [json.loads(x) for x in (tmp_path / "out" / "restored.jsonl").read_text("utf-8").splitlines()]
+    assert [(e["offset"], e["text"], e["mode"]) for e in record["edits"]] == [
+        (hole, "政府", "reviewed"),
+        (missing, "环境", "reviewed"),
+    ]
+    assert record["restored"] == "国务院、省委省作出部署后，市委市政府赓即安排。持续优化营商环境，激发活力。"
