@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from restore.errors import CollectionError, InputError
 from restore.io.compression import damage_message, open_binary, strip_compression
@@ -303,23 +303,32 @@ class Reader:
             raise CollectionError(damage_message(self.path, exc)) from None
 
 
+class Reservoir(Generic[T]):
+    """A uniform sample of at most ``size`` items (all of them when ``size`` is 0) of a
+    stream read once: reservoir sampling with a fixed seed, so a crawl of millions of pages
+    fits in memory and the same crawl always gives the same sample."""
+
+    def __init__(self, size: int, seed: int = 0):
+        self.size = size
+        self.sample: list[T] = []
+        self.seen = 0
+        self._rng = random.Random(seed)
+
+    def add(self, item: T) -> None:
+        self.seen += 1
+        if not self.size or len(self.sample) < self.size:
+            self.sample.append(item)
+        elif (slot := self._rng.randrange(self.seen)) < self.size:
+            self.sample[slot] = item
+
+
 def reservoir(items: Iterable[T], size: int, seed: int = 0) -> tuple[list[T], int]:
-    """A uniform sample of ``size`` items (all when ``size`` is 0) and how many there
-    were: reservoir sampling with a fixed seed, so a crawl of millions of pages is read
-    once, in bounded memory, and the same crawl always gives the same sample.
+    """The :class:`Reservoir` sample of ``items``, and how many there were.
 
     >>> reservoir(range(10), 3)
     ([5, 1, 6], 10)
     """
-    rng = random.Random(seed)
-    sample: list[T] = []
-    seen = 0
+    kept: Reservoir[T] = Reservoir(size, seed)
     for item in items:
-        seen += 1
-        if not size or len(sample) < size:
-            sample.append(item)
-        else:
-            slot = rng.randrange(seen)
-            if slot < size:
-                sample[slot] = item
-    return sample, seen
+        kept.add(item)
+    return kept.sample, kept.seen

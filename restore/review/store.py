@@ -1082,8 +1082,7 @@ class Store:
                 select(candidates.c.text).where(candidates.c.gap_id == gap_id, candidates.c.rank == 1)
             ).scalar()
             same = conn.execute(
-                select(gaps.c.id, gaps.c.version, gaps.c.document_id, gaps.c.offset, gaps.c.span_end, documents.c.text)
-                .join(documents, documents.c.id == gaps.c.document_id)
+                select(gaps.c.id, gaps.c.version, gaps.c.document_id, gaps.c.offset, gaps.c.span_end)
                 .where(
                     gaps.c.status == "open",
                     gaps.c.kind == me.kind,
@@ -1091,12 +1090,20 @@ class Store:
                 )
                 .order_by(gaps.c.document_id, gaps.c.offset)
             ).all()
+            # Each document's text once, however many of its gaps are alike.
+            texts = dict(
+                conn.execute(
+                    select(documents.c.id, documents.c.text).where(documents.c.id.in_({r.document_id for r in same}))
+                ).all()
+            )
 
-        def around(text_: str, offset: int, end: int | None) -> tuple[str, str]:
-            return text_[max(0, offset - width) : offset], text_[end if end is not None else offset :][:width]
+        def around(r: Any) -> tuple[str, str]:
+            text_ = texts[r.document_id]
+            end = r.span_end if r.span_end is not None else r.offset
+            return text_[max(0, r.offset - width) : r.offset], text_[end : end + width]
 
-        key = next((around(r.text, r.offset, r.span_end) for r in same if r.id == gap_id), None)
-        found = [(r.id, r.version) for r in same if around(r.text, r.offset, r.span_end) == key]
+        key = next((around(r) for r in same if r.id == gap_id), None)
+        found = [(r.id, r.version) for r in same if around(r) == key]
         found.sort(key=lambda g: g[0] != gap_id)
         return found
 

@@ -156,26 +156,23 @@ def for_site(
     strings), and, with ``infer``, the entries the pages prove are the site's are added
     (:func:`restore.sites.inference.site_entries`, on a uniform sample of the pages).
     """
-    import random
     import time
 
+    from restore.io.records import Reservoir
     from restore.models.index import CorpusIndex
     from restore.sites.inference import site_entries
 
-    sample: list[str] = []
-    rng = random.Random(0)
+    drawn: Reservoir[str] = Reservoir(INFER_PAGES)
 
     def sampled() -> Iterator[str]:
-        for seen, page in enumerate(pages, 1):
+        for page in pages:
             if infer:
-                if len(sample) < INFER_PAGES:
-                    sample.append(page)
-                elif (slot := rng.randrange(seen)) < INFER_PAGES:
-                    sample[slot] = page
+                drawn.add(page)
             yield page
 
     profile = profile_site(sampled(), config)
     exclude = profile.not_filtered()
+    sample = drawn.sample
     if not infer or not sample:
         return SiteSettings(config.with_exclude(exclude), profile)
     started = time.perf_counter()
@@ -196,21 +193,14 @@ def for_sites(
     """:func:`for_site` for each site of a mixed collection, from ``(site, page)`` pairs read
     once: each site keeps a uniform sample of at most ``INFER_PAGES`` pages, which its
     profile and inference read."""
-    import random
+    from restore.io.records import Reservoir
 
-    samples: dict[str, list[str]] = {}
-    seen: dict[str, int] = {}
-    rngs: dict[str, random.Random] = {}
+    samples: dict[str, Reservoir[str]] = {}
     for site, page in pages:
-        sample = samples.setdefault(site, [])
-        seen[site] = seen.get(site, 0) + 1
-        if len(sample) < INFER_PAGES:
-            sample.append(page)
-        elif (slot := rngs.setdefault(site, random.Random(0)).randrange(seen[site])) < INFER_PAGES:
-            sample[slot] = page
+        samples.setdefault(site, Reservoir(INFER_PAGES)).add(page)
     out: dict[str, SiteSettings] = {}
-    for n, (site, sample) in enumerate(sorted(samples.items())):
+    for n, (site, kept) in enumerate(sorted(samples.items())):
         if on_progress is not None:
             on_progress(f"site {site or '(none)'}", n, len(samples))
-        out[site] = for_site(sample, config, infer)
+        out[site] = for_site(kept.sample, config, infer)
     return out
